@@ -1,0 +1,73 @@
+/* pl_http: a small REST server over libmicrohttpd.
+ *
+ * MHD runs its own thread pool (epoll). Handlers run on those threads and
+ * may block briefly (a Postgres query); anything that waits on another
+ * system (a Kafka acknowledgement) calls pl_http_suspend and replies later
+ * from any thread, which resumes the connection.
+ *
+ * Every server also answers GET /healthz, /readyz and /metrics. */
+#ifndef PL_HTTP_H
+#define PL_HTTP_H
+
+#include <stddef.h>
+
+#include "pl_json.h"
+#include "pl_metrics.h"
+#include "pl_token.h"
+
+typedef struct pl_http_req pl_http_req;
+typedef struct pl_http_server pl_http_server;
+
+/* Must end with exactly one pl_http_reply* or pl_http_suspend call. */
+typedef void (*pl_http_fn)(pl_http_req *req, void *ctx);
+
+enum { PL_HTTP_PUBLIC = 0, PL_HTTP_AUTH = 1 };
+
+typedef struct pl_http_route {
+    const char *method;
+    const char *pattern; /* "/api/v1/conversations/{id}/messages" */
+    pl_http_fn fn;
+    unsigned flags;
+} pl_http_route;
+
+typedef struct pl_http_config {
+    const char *addr;  /* bind address, e.g. "127.0.0.1" or "0.0.0.0" */
+    int port;
+    int threads;
+    size_t max_body;   /* larger bodies get 413 */
+    const pl_http_route *routes;
+    size_t nroutes;
+    void *ctx;         /* passed to handlers and ready() */
+    pl_metrics *metrics;
+    const unsigned char *pubkey; /* verifies PL_HTTP_AUTH routes */
+    int (*ready)(void *ctx);     /* 0 when ready; NULL means always */
+} pl_http_config;
+
+/* routes, metrics and pubkey are borrowed and must outlive the server. */
+int pl_http_start(pl_http_server **out, const pl_http_config *cfg);
+/* Stops accepting new connections; in-flight requests go on. */
+void pl_http_quiesce(pl_http_server *s);
+/* Waits for the threads and frees s. Suspended requests must be replied to
+ * first. Accepts NULL. */
+void pl_http_stop(pl_http_server *s);
+
+/* Accessors; strings belong to the request and die with it. */
+const char *pl_http_param(pl_http_req *req, const char *name);
+const char *pl_http_query(pl_http_req *req, const char *name);
+const char *pl_http_header(pl_http_req *req, const char *name);
+const char *pl_http_body(pl_http_req *req, size_t *len);
+const pl_token_claims *pl_http_claims(pl_http_req *req);
+/* Parses the body as a JSON object. On failure it has already replied 400
+ * and returns -EINVAL; on success the caller frees *out. */
+int pl_http_body_json(pl_http_req *req, yajl_val *out);
+
+/* body is a malloc'd JSON text the request takes over (NULL: no body). */
+void pl_http_reply(pl_http_req *req, int status, char *body);
+void pl_http_reply_jw(pl_http_req *req, int status, pl_jw *w);
+void pl_http_reply_error(pl_http_req *req, int status, const char *code,
+                         const char *message);
+/* Replies 500 when r is -ENOMEM or another internal error. */
+void pl_http_reply_internal(pl_http_req *req, int r);
+void pl_http_suspend(pl_http_req *req);
+
+#endif

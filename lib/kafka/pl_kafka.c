@@ -1,0 +1,170 @@
+#include "pl_kafka.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pl_kafka_producer {
+    rd_kafka_t *rk;
+    pthread_t thread;
+    atomic_int stop;
+};
+
+typedef struct dr_ctx {
+    pl_kafka_dr_fn fn;
+    void *opaque;
+} dr_ctx;
+
+int pl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                      char *err, size_t errlen)
+{
+    if (rd_kafka_conf_set(conf, name, value, err, errlen) != RD_KAFKA_CONF_OK)
+        return -EINVAL;
+    return 0;
+}
+
+int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
+                      const char *client_id, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int r;
+
+    if (!conf)
+        return -ENOMEM;
+    r = pl_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen);
+    if (!r)
+        r = pl_kafka_conf_set(conf, "client.id", client_id, err, errlen);
+    if (!r)
+        r = pl_kafka_conf_set(conf, "socket.keepalive.enable", "true", err, errlen);
+    if (r) {
+        rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    *out = conf;
+    return 0;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    dr_ctx *ctx = m->_private;
+    (void)rk;
+    (void)opaque;
+
+    if (!ctx)
+        return;
+    if (m->err)
+        ctx->fn(ctx->opaque, -EIO, rd_kafka_err2str(m->err), -1, -1);
+    else
+        ctx->fn(ctx->opaque, 0, NULL, m->partition, m->offset);
+    free(ctx);
+}
+
+static void *poll_loop(void *arg)
+{
+    pl_kafka_producer *p = arg;
+    while (!atomic_load(&p->stop))
+        rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+int pl_kafka_producer_new(pl_kafka_producer **out, const char *brokers,
+                          const char *client_id, char *err, size_t errlen)
+{
+    static const char *settings[][2] = {
+        {"enable.idempotence", "true"}, /* implies acks=all, bounded in-flight */
+        {"acks", "all"},
+        {"compression.type", "lz4"},
+        {"linger.ms", "2"},
+        {"message.timeout.ms", "30000"},
+    };
+    rd_kafka_conf_t *conf = NULL;
+    pl_kafka_producer *p;
+    int r;
+
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    r = pl_kafka_conf_new(&conf, brokers, client_id, err, errlen);
+    for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
+        r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
+    if (r)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    if (!p->rk) {
+        r = -EINVAL;
+        goto fail;
+    }
+    conf = NULL; /* rd_kafka_new took it */
+    if (pthread_create(&p->thread, NULL, poll_loop, p) != 0) {
+        r = -EAGAIN;
+        goto fail;
+    }
+    *out = p;
+    return 0;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    if (p->rk)
+        rd_kafka_destroy(p->rk);
+    free(p);
+    return r;
+}
+
+int pl_kafka_produce(pl_kafka_producer *p, const char *topic, const char *key,
+                     const void *value, size_t len, pl_kafka_dr_fn fn, void *opaque)
+{
+    rd_kafka_resp_err_t e;
+    dr_ctx *ctx = malloc(sizeof(*ctx));
+
+    if (!ctx)
+        return -ENOMEM;
+    ctx->fn = fn;
+    ctx->opaque = opaque;
+    e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
+                          RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)value, len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_OPAQUE(ctx), RD_KAFKA_V_END);
+    if (e) {
+        free(ctx);
+        return e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? -ENOBUFS : -EIO;
+    }
+    return 0;
+}
+
+int pl_kafka_producer_fatal(pl_kafka_producer *p)
+{
+    return rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -EIO;
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+rd_kafka_t *pl_kafka_producer_handle(pl_kafka_producer *p)
+{
+    return p->rk;
+}
+
+void pl_kafka_producer_free(pl_kafka_producer *p, int flush_ms)
+{
+    if (!p)
+        return;
+    atomic_store(&p->stop, 1);
+    pthread_join(p->thread, NULL);
+    rd_kafka_flush(p->rk, flush_ms); /* serves the remaining callbacks */
+    /* Whatever is still queued fails now, so every caller hears back. */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(p->rk, 1000);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}

@@ -1,0 +1,46 @@
+/* pl_kafka: the producer every write goes through, and the configuration
+ * all our Kafka clients share.
+ *
+ * The producer is idempotent with acks=all: a message is acknowledged only
+ * once every in-sync replica has it, and retries never duplicate it. A
+ * private thread serves delivery reports, so callers on any thread (MHD's
+ * pool) can produce and be called back. */
+#ifndef PL_KAFKA_H
+#define PL_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pl_kafka_producer pl_kafka_producer;
+
+/* Called exactly once per accepted message, on the producer's thread.
+ * err is 0 or -EIO (errstr says why). Must not block. */
+typedef void (*pl_kafka_dr_fn)(void *opaque, int err, const char *errstr,
+                               int32_t partition, int64_t offset);
+
+/* Settings shared by producers and consumers; *out is the caller's until
+ * handed to rd_kafka_new. */
+int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
+                      const char *client_id, char *err, size_t errlen);
+/* Sets one property, 0 or -EINVAL with the reason in err. */
+int pl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                      char *err, size_t errlen);
+
+int pl_kafka_producer_new(pl_kafka_producer **out, const char *brokers,
+                          const char *client_id, char *err, size_t errlen);
+/* Copies key and value. 0 means fn will run; otherwise fn never runs and
+ * the result is -ENOBUFS (local queue full) or -EIO. */
+int pl_kafka_produce(pl_kafka_producer *p, const char *topic, const char *key,
+                     const void *value, size_t len, pl_kafka_dr_fn fn, void *opaque);
+/* Nonzero once the idempotent producer hit a fatal error (it then refuses
+ * everything and the process should restart). */
+int pl_kafka_producer_fatal(pl_kafka_producer *p);
+/* 0 when the cluster answered a metadata request within timeout_ms. */
+int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms);
+rd_kafka_t *pl_kafka_producer_handle(pl_kafka_producer *p);
+/* Waits up to flush_ms for queued messages (their callbacks run), then
+ * frees. Accepts NULL. */
+void pl_kafka_producer_free(pl_kafka_producer *p, int flush_ms);
+
+#endif
