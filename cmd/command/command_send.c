@@ -1,0 +1,187 @@
+/* POST /api/v1/conversations/{id}/messages {client_msg_id, text} */
+#include "command.h"
+#include "pl_event.h"
+#include "pl_history.h"
+#include "pl_num.h"
+#include "pl_time.h"
+#include "pl_utf8.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TEXT_MAX_CHARS 4096
+#define CLIENT_ID_MAX 64
+
+typedef struct send_state {
+    char message_id[PL_ID_LEN];
+} send_state;
+
+static void send_reply(pl_http_req *req, const char *message_id, pl_pos pos)
+{
+    char p[PL_POS_LEN];
+    pl_jw w;
+
+    pl_pos_format(p, pos);
+    if (pl_jw_init(&w) != 0) {
+        pl_http_reply_internal(req, -ENOMEM);
+        return;
+    }
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "message_id", message_id);
+    pl_jw_kstr(&w, "position", p);
+    pl_jw_end_obj(&w);
+    pl_http_reply_jw(req, 202, &w);
+}
+
+static void send_done(command_op *op, int err, pl_pos pos)
+{
+    send_state *s = op->data;
+    if (err)
+        pl_http_reply_error(op->req, 503, "unavailable",
+                            "the message was not accepted; retry with the same client_msg_id");
+    else
+        send_reply(op->req, s->message_id, pos);
+    free(s);
+    free(op);
+}
+
+static int valid_client_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > CLIENT_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* 1 and *pos if this sender already sent client_msg_id here, 0 if not,
+ * -EIO on a database error. */
+static int send_existing(PGconn *pg, const char *message_id, pl_pos *pos)
+{
+    PGresult *res = NULL;
+    long long part, off;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+                       "SELECT partition, \"offset\" FROM history.messages WHERE id=$1", 1,
+                       &message_id);
+    if (r == 0 && PQntuples(res) == 1 &&
+        pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT32_MAX, &part) == 0 &&
+        pl_num_parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &off) == 0) {
+        pos->partition = (int32_t)part;
+        pos->offset = off;
+        r = 1;
+    }
+    PQclear(res);
+    return r;
+}
+
+/* Replies and returns nonzero when the write may not go ahead. */
+static int send_authorise(command *cmd, pl_http_req *req, const char *conv,
+                          const char *message_id)
+{
+    const char *user = pl_http_claims(req)->sub;
+    PGconn *pg = command_pg(cmd, req);
+    pl_pos pos;
+    int r;
+
+    if (!pg)
+        return -EIO;
+    r = pl_history_is_member(pg, conv, user);
+    if (r == 1)
+        r = send_existing(pg, message_id, &pos);
+    else if (r == 0)
+        r = -ENOENT;
+    pl_pg_release(cmd->pool, pg);
+    if (r == 0)
+        return 0;
+    if (r == 1) /* a retry: same id, same position, stored once */
+        send_reply(req, message_id, pos);
+    else if (r == -ENOENT)
+        pl_http_reply_error(req, 404, "not_found", "no such conversation");
+    else
+        pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
+    return -EPERM;
+}
+
+static int send_validate(pl_http_req *req, yajl_val body, const char **cmid,
+                         const char **text)
+{
+    *cmid = pl_json_str(body, "client_msg_id");
+    *text = pl_json_str(body, "text");
+    if (!valid_client_id(*cmid)) {
+        pl_http_reply_error(req, 400, "bad_request",
+                            "client_msg_id must be 1-64 printable ASCII characters");
+        return -EINVAL;
+    }
+    if (!*text || !pl_utf8_has_text(*text)) {
+        pl_http_reply_error(req, 400, "bad_request", "text must be a non-empty string");
+        return -EINVAL;
+    }
+    if (pl_utf8_len(*text) > TEXT_MAX_CHARS) {
+        pl_http_reply_error(req, 413, "too_large", "text is longer than 4096 characters");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int send_event(pl_http_req *req, const char *conv, const char *mid,
+                      const char *cmid, const char *text, char **ev, size_t *len)
+{
+    pl_jw w;
+    int r = pl_event_begin(&w, "message.created", NULL, pl_http_claims(req)->sub, conv,
+                           pl_time_real_ms());
+    if (r)
+        return r;
+    pl_jw_kstr(&w, "message_id", mid);
+    pl_jw_kstr(&w, "client_msg_id", cmid);
+    pl_jw_kstr(&w, "text", text);
+    return pl_event_end(&w, ev, len);
+}
+
+void command_send_message(pl_http_req *req, void *ctx)
+{
+    command *cmd = ctx;
+    const char *conv = pl_http_param(req, "id");
+    const char *cmid, *text;
+    yajl_val body = NULL;
+    command_op *op = NULL;
+    send_state *s = NULL;
+    char *ev = NULL;
+    size_t len;
+
+    if (!pl_id_valid(conv)) {
+        pl_http_reply_error(req, 404, "not_found", "no such conversation");
+        return;
+    }
+    if (pl_http_body_json(req, &body) != 0)
+        return;
+    if (send_validate(req, body, &cmid, &text) != 0 || !command_rate_ok(cmd, req))
+        goto out;
+    op = calloc(1, sizeof(*op));
+    s = calloc(1, sizeof(*s));
+    if (!op || !s) {
+        pl_http_reply_internal(req, -ENOMEM);
+        goto out;
+    }
+    /* The id is derived from what identifies the intent, so a retry after a
+     * timeout names the same message and the projection stores it once. */
+    const char *parts[] = {conv, pl_http_claims(req)->sub, cmid};
+    pl_id_derive(s->message_id, "parley.message", parts, 3);
+    if (send_authorise(cmd, req, conv, s->message_id) != 0)
+        goto out;
+    if (send_event(req, conv, s->message_id, cmid, text, &ev, &len) != 0) {
+        pl_http_reply_internal(req, -ENOMEM);
+        goto out;
+    }
+    *op = (command_op){.cmd = cmd, .req = req, .done = send_done, .data = s};
+    command_produce(op, conv, ev, len);
+    op = NULL;
+    s = NULL;
+out:
+    free(ev);
+    free(op);
+    free(s);
+    yajl_tree_free(body);
+}

@@ -1,0 +1,49 @@
+#include "migrations.h"
+
+/* The history projection. Append steps; never edit a step that shipped. */
+const char *const history_migrations[] = {
+    "CREATE SCHEMA IF NOT EXISTS history",
+
+    "CREATE TABLE history.conversations ("
+    " id uuid PRIMARY KEY,"
+    " kind text NOT NULL CHECK (kind IN ('direct','group')),"
+    " title text,"
+    " created_by uuid NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " partition int NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " last_message_id uuid,"
+    " last_activity_at timestamptz NOT NULL)",
+
+    "CREATE TABLE history.members ("
+    " conversation_id uuid NOT NULL REFERENCES history.conversations(id),"
+    " user_id uuid NOT NULL,"
+    " role text NOT NULL CHECK (role IN ('owner','admin','member')),"
+    " joined_at timestamptz NOT NULL,"
+    " PRIMARY KEY (conversation_id, user_id));"
+    "CREATE INDEX members_by_user ON history.members(user_id)",
+
+    "CREATE TABLE history.messages ("
+    " id uuid PRIMARY KEY,"
+    " conversation_id uuid NOT NULL REFERENCES history.conversations(id),"
+    " sender_id uuid NOT NULL,"
+    " client_msg_id text NOT NULL,"
+    " text text NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " event_id uuid NOT NULL,"
+    " partition int NOT NULL,"
+    " \"offset\" bigint NOT NULL);"
+    "CREATE UNIQUE INDEX messages_by_position ON history.messages(conversation_id, \"offset\")",
+
+    /* Consumed offsets live beside the rows they produced: one transaction
+     * commits both, so a crash can neither lose nor double an event. */
+    "CREATE TABLE history.offsets ("
+    " topic text NOT NULL,"
+    " partition int NOT NULL,"
+    " next_offset bigint NOT NULL,"
+    " updated_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (topic, partition))",
+};
+
+const int history_migrations_count =
+    (int)(sizeof(history_migrations) / sizeof(history_migrations[0]));

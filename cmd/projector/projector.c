@@ -1,0 +1,342 @@
+#include "projector.h"
+#include "projector_apply.h"
+#include "pl_kafka.h"
+#include "pl_log.h"
+#include "pl_num.h"
+#include "pl_time.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RETRY_BUDGET_MS 60000
+#define MAX_PARTITIONS 1024
+
+struct projector {
+    rd_kafka_t *rk;
+    PGconn *pg;
+    const pl_svc_common *c;
+    pl_metrics *metrics;
+    int batch_max;
+    rd_kafka_message_t **batch;
+    atomic_int pg_ok;
+    int fatal;
+};
+
+static int pg_connect(projector *p)
+{
+    if (p->pg && PQstatus(p->pg) == CONNECTION_OK)
+        return 0;
+    if (p->pg)
+        PQfinish(p->pg);
+    p->pg = pl_pg_connect(p->c->pg_dsn);
+    atomic_store(&p->pg_ok, p->pg != NULL);
+    return p->pg ? 0 : -EIO;
+}
+
+/* Sets each partition's start offset to the one stored with the rows. */
+static int offsets_load(projector *p, rd_kafka_topic_partition_list_t *parts)
+{
+    PGresult *res = NULL;
+    const char *topic = p->c->events_topic;
+    int r = pg_connect(p);
+
+    if (!r)
+        r = pl_pg_exec(p->pg, &res, NULL, 0,
+                       "SELECT partition, next_offset FROM history.offsets WHERE topic=$1",
+                       1, &topic);
+    if (r) {
+        PQclear(res);
+        return r;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        for (int row = 0; row < PQntuples(res); row++) {
+            long long part, next;
+            if (pl_num_parse_ll(PQgetvalue(res, row, 0), 0, MAX_PARTITIONS, &part) == 0 &&
+                part == parts->elems[i].partition &&
+                pl_num_parse_ll(PQgetvalue(res, row, 1), 0, INT64_MAX, &next) == 0)
+                parts->elems[i].offset = next;
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    projector *p = opaque;
+    int64_t deadline = pl_time_mono_ms() + RETRY_BUDGET_MS;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        while (offsets_load(p, parts) != 0) {
+            if (pl_time_mono_ms() > deadline) {
+                p->fatal = 1; /* resuming from the wrong place is worse */
+                return;
+            }
+            pl_warn("offsets_load", "msg=\"postgres unavailable, retrying\"");
+            pl_time_sleep_ms(500);
+        }
+        rd_kafka_incremental_assign(rk, parts);
+        pl_info("assigned", "partitions=%d", parts->cnt);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        rd_kafka_incremental_unassign(rk, parts);
+        pl_info("revoked", "partitions=%d", parts->cnt);
+    } else {
+        pl_error("rebalance", "msg=\"%s\"", rd_kafka_err2str(err));
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static int consumer_conf(projector *p, rd_kafka_conf_t **out, char *err, size_t errlen)
+{
+    static const char *settings[][2] = {
+        {"group.id", "parley-history-projector"},
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"isolation.level", "read_committed"},
+    };
+    rd_kafka_conf_t *conf = NULL;
+    int r = pl_kafka_conf_new(&conf, p->c->kafka_brokers, p->c->instance, err, errlen);
+
+    for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
+        r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
+    if (r) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, p);
+    *out = conf;
+    return 0;
+}
+
+int projector_new(projector **out, const pl_svc_common *c, pl_metrics *m,
+                  int batch_max, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *topics = NULL;
+    projector *p = calloc(1, sizeof(*p));
+    int r = -ENOMEM;
+
+    if (!p || !(p->batch = calloc((size_t)batch_max, sizeof(*p->batch))))
+        goto fail;
+    p->c = c;
+    p->metrics = m;
+    p->batch_max = batch_max;
+    r = consumer_conf(p, &conf, err, errlen);
+    if (r)
+        goto fail;
+    p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+    if (!p->rk) {
+        rd_kafka_conf_destroy(conf);
+        r = -EINVAL;
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(p->rk);
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, c->events_topic, RD_KAFKA_PARTITION_UA);
+    r = rd_kafka_subscribe(p->rk, topics) ? -EINVAL : 0;
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (r) {
+        snprintf(err, errlen, "subscribe to %s failed", c->events_topic);
+        goto fail;
+    }
+    pg_connect(p);
+    *out = p;
+    return 0;
+fail:
+    projector_free(p);
+    return r;
+}
+
+/* Fills p->batch: waits up to timeout_ms for the first message, then takes
+ * whatever else is already fetched. Returns the count. */
+static int batch_collect(projector *p, int timeout_ms)
+{
+    int n = 0;
+    while (n < p->batch_max) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->rk, n ? 0 : timeout_ms);
+        if (!m)
+            break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                pl_warn("consume", "msg=\"%s\"", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        p->batch[n++] = m;
+    }
+    return n;
+}
+
+static int offsets_store(projector *p, int n)
+{
+    const char *topic = p->c->events_topic;
+    char part[16], next[24];
+    const char *params[3] = {topic, part, next};
+
+    /* Later messages of a partition overwrite earlier ones: last wins. */
+    for (int i = 0; i < n; i++) {
+        int last = 1;
+        for (int j = i + 1; j < n && last; j++)
+            last = p->batch[j]->partition != p->batch[i]->partition;
+        if (!last)
+            continue;
+        snprintf(part, sizeof(part), "%" PRId32, p->batch[i]->partition);
+        snprintf(next, sizeof(next), "%" PRId64, p->batch[i]->offset + 1);
+        if (pl_pg_exec(p->pg, NULL, NULL, 0,
+                       "INSERT INTO history.offsets (topic, partition, next_offset)"
+                       " VALUES ($1, $2, $3) ON CONFLICT (topic, partition) DO UPDATE"
+                       " SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+                       3, params) != 0)
+            return -EIO;
+    }
+    return 0;
+}
+
+/* One event inside the batch transaction, behind a savepoint so a bad
+ * event is skipped without losing the rest. */
+static int apply_one(projector *p, const rd_kafka_message_t *m, int *rejected)
+{
+    char err[256] = "";
+    int r;
+
+    if (pl_pg_cmd(p->pg, "SAVEPOINT ev") != 0)
+        return -EIO;
+    r = projector_apply(p->pg, m, err, sizeof(err));
+    if (r == -EINVAL) {
+        (*rejected)++;
+        pl_warn("event_rejected", "partition=%" PRId32 " offset=%" PRId64 " msg=\"%.*s\"",
+                m->partition, m->offset, (int)strcspn(err, "\n\""), err);
+        return pl_pg_cmd(p->pg, "ROLLBACK TO SAVEPOINT ev") ? -EIO : 0;
+    }
+    if (r)
+        return r;
+    return pl_pg_cmd(p->pg, "RELEASE SAVEPOINT ev") ? -EIO : 0;
+}
+
+static int batch_apply(projector *p, int n, int *rejected)
+{
+    int r = pg_connect(p);
+
+    *rejected = 0;
+    if (!r)
+        r = pl_pg_cmd(p->pg, "BEGIN");
+    for (int i = 0; i < n && !r; i++)
+        r = apply_one(p, p->batch[i], rejected);
+    if (!r)
+        r = offsets_store(p, n);
+    if (!r)
+        r = pl_pg_cmd(p->pg, "COMMIT") ? -EIO : 0;
+    if (r) {
+        if (p->pg)
+            pl_pg_cmd(p->pg, "ROLLBACK");
+        atomic_store(&p->pg_ok, 0);
+    }
+    return r;
+}
+
+/* Tells Kafka too, after Postgres has the rows, so lag tools see progress.
+ * Postgres stays the source of truth for where to resume. */
+static void offsets_commit_kafka(projector *p, int n)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++) {
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            l, p->c->events_topic, p->batch[i]->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(l, p->c->events_topic,
+                                                   p->batch[i]->partition);
+        tp->offset = p->batch[i]->offset + 1;
+    }
+    rd_kafka_commit(p->rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void lag_update(projector *p)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    int64_t lag = 0, lo, hi;
+
+    if (rd_kafka_assignment(p->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(p->rk, a);
+    for (int i = 0; i < a->cnt; i++)
+        if (a->elems[i].offset >= 0 &&
+            rd_kafka_get_watermark_offsets(p->rk, a->elems[i].topic, a->elems[i].partition,
+                                           &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi > a->elems[i].offset)
+            lag += hi - a->elems[i].offset;
+    pl_metrics_set(p->metrics, "projector_consumer_lag", "", (double)lag);
+    pl_metrics_set(p->metrics, "projector_assigned_partitions", "", a->cnt);
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* Applies the batch, retrying while Postgres is away. */
+static int batch_process(projector *p, int n)
+{
+    int64_t deadline = pl_time_mono_ms() + RETRY_BUDGET_MS;
+    double t0 = pl_time_mono_s();
+    int rejected, r;
+
+    while ((r = batch_apply(p, n, &rejected)) != 0) {
+        if (pl_time_mono_ms() > deadline || pl_svc_wait_signal(0))
+            return r;
+        pl_warn("batch_retry", "events=%d msg=\"%s\"", n,
+                p->pg ? PQerrorMessage(p->pg) : "no connection");
+        pl_time_sleep_ms(500);
+    }
+    offsets_commit_kafka(p, n);
+    pl_metrics_add(p->metrics, "projector_events_applied_total", "", n - rejected);
+    pl_metrics_add(p->metrics, "projector_events_rejected_total", "", rejected);
+    pl_metrics_observe(p->metrics, "projector_batch_seconds", "", pl_time_mono_s() - t0);
+    return 0;
+}
+
+int projector_run(projector *p)
+{
+    int64_t next_lag = 0;
+    int r = 0;
+
+    while (!p->fatal && !pl_svc_wait_signal(0)) {
+        int n = batch_collect(p, 200);
+        if (n > 0)
+            r = batch_process(p, n);
+        for (int i = 0; i < n; i++)
+            rd_kafka_message_destroy(p->batch[i]);
+        if (r)
+            return r;
+        if (pl_time_mono_ms() >= next_lag) {
+            lag_update(p);
+            next_lag = pl_time_mono_ms() + 1000;
+        }
+    }
+    return p->fatal ? -EIO : 0;
+}
+
+int projector_ready(projector *p)
+{
+    return p && p->rk && atomic_load(&p->pg_ok);
+}
+
+void projector_free(projector *p)
+{
+    if (!p)
+        return;
+    if (p->rk) {
+        rd_kafka_consumer_close(p->rk);
+        rd_kafka_destroy(p->rk);
+    }
+    if (p->pg)
+        PQfinish(p->pg);
+    free(p->batch);
+    free(p);
+}

@@ -1,0 +1,60 @@
+/* parley-read: REST reads over the history projection. Stateless: scale by
+ * adding instances behind nginx. */
+#include "read.h"
+#include "pl_cfg.h"
+#include "pl_log.h"
+
+static const pl_http_route routes[] = {
+    {"GET", "/api/v1/conversations", read_conversations, PL_HTTP_AUTH},
+    {"GET", "/api/v1/conversations/{id}", read_conversation, PL_HTTP_AUTH},
+    {"GET", "/api/v1/conversations/{id}/messages", read_messages, PL_HTTP_AUTH},
+};
+
+static int ready(void *ctx)
+{
+    read_api *api = ctx;
+    return pl_pg_ping(api->pool);
+}
+
+int main(void)
+{
+    pl_svc_common c;
+    read_api api = {.c = &c};
+    pl_metrics *m = NULL;
+    pl_http_server *http = NULL;
+    pl_http_config hc;
+    int code = 1;
+
+    if (pl_svc_init(&c, "read", 8083, 1) != 0)
+        return 2;
+    if (pl_cfg_int("PARLEY_MIN_POSITION_WAIT_MS", 5000, 0, 60000, &api.wait_ms) != 0) {
+        pl_error("config", "setting=PARLEY_MIN_POSITION_WAIT_MS msg=\"0-60000\"");
+        return 2;
+    }
+    if (pl_metrics_new(&m) || pl_pg_pool_new(&api.pool, c.pg_dsn, (int)c.pg_pool) ||
+        pl_history_wait_new(&api.wait, api.pool, c.events_topic))
+        goto out;
+    pl_svc_http_config(&c, &hc);
+    hc.routes = routes;
+    hc.nroutes = sizeof(routes) / sizeof(routes[0]);
+    hc.ctx = &api;
+    hc.metrics = m;
+    hc.ready = ready;
+    if (pl_http_start(&http, &hc) != 0) {
+        pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
+        goto out;
+    }
+    pl_info("start", "port=%lld", c.http_port);
+    while (!pl_svc_wait_signal(60000))
+        ;
+    pl_http_quiesce(http);
+    code = 0;
+    pl_info("stop", "msg=\"shutting down\"");
+out:
+    /* Waiters answer (503) before the server, which needs every reply. */
+    pl_history_wait_free(api.wait);
+    pl_http_stop(http);
+    pl_pg_pool_free(api.pool);
+    pl_metrics_free(m);
+    return code;
+}
