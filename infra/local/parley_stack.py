@@ -128,7 +128,7 @@ class Config:
             repo=repo,
             data_dir=Path(env.get("PARLEY_DATA_DIR") or repo / ".parley" / "data"),
             build_dir=Path(env.get("PARLEY_BUILD_DIR") or repo / "build"),
-            http_port=_env_int(env, "PARLEY_HTTP_PORT", 8080),
+            http_port=_env_int(env, "PARLEY_PUBLIC_PORT", 8080),
             pg_port=_env_int(env, "PARLEY_PG_PORT", 5433),
             kafka_port=_env_int(env, "PARLEY_KAFKA_PORT", 9092),
             kafka_controller_port=_env_int(env, "PARLEY_KAFKA_CONTROLLER_PORT", 9093),
@@ -165,7 +165,7 @@ class Config:
 
     @property
     def pg_dsn(self) -> str:
-        return f"host=127.0.0.1 port={self.pg_port} dbname=parley user=parley"
+        return f"host=127.0.0.1 port={self.pg_port} dbname=parley user=parley connect_timeout=5"
 
     @property
     def kafka_brokers(self) -> str:

@@ -11,7 +11,7 @@ void pl_log_init(const char *component, const char *instance, pl_log_level min);
 /* Parses "debug|info|warn|error"; returns -1 on anything else. */
 int pl_log_level_parse(const char *s, pl_log_level *out);
 /* fmt continues the line with more key=value pairs; values with spaces
- * must be quoted by the caller (pl_log_quote helps). */
+ * must be quoted by the caller. */
 void pl_log(pl_log_level lvl, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

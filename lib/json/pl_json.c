@@ -7,25 +7,35 @@
 
 int pl_json_depth_ok(const char *s, size_t len, int max)
 {
+    return pl_json_precheck(s, len, max) == 0;
+}
+
+/* yajl hands strings back NUL-terminated, so a "\u0000" would silently cut
+ * a value short; refuse it up front, along with deep nesting. */
+int pl_json_precheck(const char *s, size_t len, int max)
+{
     int depth = 0, in_str = 0;
 
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (in_str) {
-            if (c == '\\')
+            if (c == '\\') {
+                if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+                    return -EILSEQ;
                 i++;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_str = 0;
+            }
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '[' || c == '{') {
             if (++depth > max)
-                return 0;
+                return -E2BIG;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return 1;
+    return 0;
 }
 
 int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t errlen)
@@ -37,8 +47,12 @@ int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t er
         snprintf(err, errlen, "body contains a NUL byte");
         return -EINVAL;
     }
-    if (!pl_json_depth_ok(s, len, PL_JSON_MAX_DEPTH)) {
+    switch (pl_json_precheck(s, len, PL_JSON_MAX_DEPTH)) {
+    case -E2BIG:
         snprintf(err, errlen, "JSON nested deeper than %d", PL_JSON_MAX_DEPTH);
+        return -EINVAL;
+    case -EILSEQ:
+        snprintf(err, errlen, "strings must not contain \\u0000");
         return -EINVAL;
     }
     yerr[0] = '\0';

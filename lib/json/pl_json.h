@@ -16,6 +16,9 @@
 int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t errlen);
 /* 1 if nesting of s never exceeds max, else 0. Strings are skipped. */
 int pl_json_depth_ok(const char *s, size_t len, int max);
+/* 0, -E2BIG when nested deeper than max, -EILSEQ for a \u0000 escape
+ * (yajl's NUL-terminated strings would silently truncate it). */
+int pl_json_precheck(const char *s, size_t len, int max);
 
 /* Lookups on an object; NULL or -EINVAL when absent or of another type. */
 yajl_val pl_json_get(yajl_val obj, const char *key);
