@@ -101,12 +101,19 @@ static int consumer_conf(projector *p, rd_kafka_conf_t **out, char *err, size_t 
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"isolation.level", "read_committed"},
+        /* A crashed member's partitions wait for this before moving on. */
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "2000"},
     };
     rd_kafka_conf_t *conf = NULL;
     int r = pl_kafka_conf_new(&conf, p->c->kafka_brokers, p->c->instance, err, errlen);
 
     for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
         r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
+    /* Static membership: an instance restarted under the same name takes its
+     * partitions back at once instead of waiting out a rebalance. */
+    if (!r && p->c->instance[0])
+        r = pl_kafka_conf_set(conf, "group.instance.id", p->c->instance, err, errlen);
     if (r) {
         if (conf)
             rd_kafka_conf_destroy(conf);

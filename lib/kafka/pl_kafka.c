@@ -1,4 +1,5 @@
 #include "pl_kafka.h"
+#include "pl_log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,16 @@ int pl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
     return 0;
 }
 
+/* librdkafka's own log lines would break our one-logfmt-line-per-event
+ * output; this adapter is the one place lib/ writes to the log. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    pl_log_level lvl = level <= 3 ? PL_LOG_ERROR : level <= 4 ? PL_LOG_WARN
+                     : level <= 6 ? PL_LOG_INFO : PL_LOG_DEBUG;
+    (void)rk;
+    pl_log(lvl, "kafka", "facility=%s msg=\"%.*s\"", fac, (int)strcspn(buf, "\"\n"), buf);
+}
+
 int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
                       const char *client_id, char *err, size_t errlen)
 {
@@ -43,6 +54,7 @@ int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
         rd_kafka_conf_destroy(conf);
         return r;
     }
+    rd_kafka_conf_set_log_cb(conf, on_log);
     *out = conf;
     return 0;
 }
