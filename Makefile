@@ -2,15 +2,23 @@
 # Each installs what is missing first (Debian packages, Kafka jars).
 BUILD      ?= build
 BUILD_SAN  ?= build-san
-PY         := /usr/bin/python3
+VENV       := .parley/venv
+PY         := $(VENV)/bin/python
 MESON_SAN  := -Db_sanitize=address,undefined -Db_lundef=false
 
 .PHONY: all deps build run test unit integration build-san fuzz clean
 
 all: build
 
-deps:
+deps: $(PY)
 	@scripts/install-deps.sh
+
+# Python glue and test tooling: Debian's python3 plus pinned PyPI packages.
+$(PY): tests/requirements.txt
+	@scripts/install-deps.sh
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $(PY)
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized
