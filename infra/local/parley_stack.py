@@ -1038,10 +1038,10 @@ class Stack:
 
     def all_ready(self) -> bool:
         return (bool(self._handles) and not self.failed
-                and all(h.ready() for h in self.handles if h.spec.restart))
+                and all(h.ready() for h in self.handles if h.spec.restart and h.supervised))
 
     def not_ready(self) -> list:
-        return self.failed + [h.name for h in self.handles if not h.ready()]
+        return self.failed + [h.name for h in self.handles if h.supervised and not h.ready()]
 
     # -- shutdown ----------------------------------------------------------
     def request_stop(self, force: bool = False) -> None:

@@ -1,0 +1,240 @@
+/* parley-pusher: WebSocket fan-out of the events topic.
+ * Wiring only: config, the hub, the Kafka feed, the lws server, signals. */
+#include "pl_cfg.h"
+#include "pl_log.h"
+#include "pl_metrics.h"
+#include "pl_token.h"
+#include "pusher_feed.h"
+#include "pusher_hub.h"
+#include "pusher_util.h"
+#include "pusher_ws.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HUB_MAX_QUEUE 8192
+#define EXIT_CONFIG 2
+
+typedef struct cfg {
+    const char *addr, *brokers, *topic, *pg_dsn, *key_file, *origins, *instance;
+    long long port;
+    pl_log_level level;
+} cfg;
+
+typedef struct app {
+    pl_metrics *metrics;
+    pusher_hub *hub;
+    pusher_feed *feed;
+    pusher_ws *ws;
+} app;
+
+static pusher_ws *signal_ws; /* set once before signals are installed */
+
+static int cfg_load(cfg *c)
+{
+    c->addr = pl_cfg_str("PARLEY_HTTP_ADDR", "127.0.0.1");
+    c->brokers = pl_cfg_str("PARLEY_KAFKA_BROKERS", "127.0.0.1:9092");
+    c->topic = pl_cfg_str("PARLEY_EVENTS_TOPIC", "parley.events");
+    c->pg_dsn = pl_cfg_str("PARLEY_PG_DSN", "host=127.0.0.1 port=5433 dbname=parley user=parley");
+    c->key_file = pl_cfg_str("PARLEY_AUTH_PUBLIC_KEY_FILE", NULL);
+    c->origins = pl_cfg_str("PARLEY_WS_ALLOWED_ORIGINS",
+                            "http://127.0.0.1:8080,http://localhost:8080");
+    c->instance = pl_cfg_str("PARLEY_INSTANCE", "pusher");
+    if (pl_cfg_int("PARLEY_HTTP_PORT", 8084, 1, 65535, &c->port)) {
+        fprintf(stderr, "parley-pusher: PARLEY_HTTP_PORT must be an integer in 1..65535\n");
+        return -EINVAL;
+    }
+    if (pl_log_level_parse(pl_cfg_str("PARLEY_LOG_LEVEL", "info"), &c->level)) {
+        fprintf(stderr, "parley-pusher: PARLEY_LOG_LEVEL must be debug|info|warn|error\n");
+        return -EINVAL;
+    }
+    if (!c->key_file || !*c->key_file) {
+        fprintf(stderr, "parley-pusher: PARLEY_AUTH_PUBLIC_KEY_FILE is required\n");
+        return -EINVAL;
+    }
+    if (!*c->addr || !*c->brokers || !*c->topic || !*c->instance) {
+        fprintf(stderr, "parley-pusher: PARLEY_HTTP_ADDR, PARLEY_KAFKA_BROKERS, "
+                        "PARLEY_EVENTS_TOPIC and PARLEY_INSTANCE must not be empty\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (signal_ws)
+        pusher_ws_stop(signal_ws);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* lws talks on stderr in its own format; give it ours. */
+static void lws_to_log(int level, const char *line)
+{
+    char q[512], buf[480];
+    size_t n = strlen(line);
+
+    if (n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    pl_log(level == LLL_ERR ? PL_LOG_ERROR : PL_LOG_WARN, "lws", "msg=%s",
+           pusher_quote(q, sizeof(q), buf));
+}
+
+static void wake_ws(void *arg)
+{
+    app *a = arg;
+    pusher_ws_wake(a->ws);
+}
+
+static int feed_ready(void *arg)
+{
+    return pusher_feed_ready(arg);
+}
+
+static int declare_metrics(pl_metrics *m)
+{
+    static const struct {
+        const char *name;
+        pl_metric_kind kind;
+        const char *help;
+    } defs[] = {
+        {"pusher_open_sockets", PL_METRIC_GAUGE, "Open WebSocket connections."},
+        {"pusher_frames_sent_total", PL_METRIC_COUNTER, "Frames written to WebSockets."},
+        {"pusher_events_consumed_total", PL_METRIC_COUNTER, "Events read from Kafka."},
+        {"pusher_events_rejected_total", PL_METRIC_COUNTER,
+         "Events not pushed, by reason (invalid, duplicate, unknown_type, no_members)."},
+        {"pusher_slow_clients_dropped_total", PL_METRIC_COUNTER,
+         "Sessions closed because their queue overflowed."},
+        {"pusher_consumer_lag", PL_METRIC_GAUGE, "Messages behind the high watermark."},
+        {"pusher_delivery_seconds", PL_METRIC_HISTOGRAM,
+         "From event time to the frame being queued on the sockets."},
+    };
+    int r = 0;
+
+    for (size_t i = 0; !r && i < sizeof(defs) / sizeof(defs[0]); i++) {
+        r = pl_metrics_declare(m, defs[i].name, defs[i].kind, defs[i].help);
+        /* Series exist from the start, so rate() sees the first increment. */
+        if (!r && defs[i].kind != PL_METRIC_HISTOGRAM &&
+            strcmp(defs[i].name, "pusher_events_rejected_total") != 0)
+            pl_metrics_add(m, defs[i].name, "", 0);
+    }
+    return r;
+}
+
+static int start_feed(app *a, const cfg *c)
+{
+    pusher_feed_cfg fc = {.brokers = c->brokers, .topic = c->topic, .pg_dsn = c->pg_dsn,
+                          .instance = c->instance};
+    char err[512], q[560];
+    int r;
+
+    err[0] = '\0';
+    r = pusher_feed_new(&a->feed, &fc, a->hub, a->metrics, err, sizeof(err));
+    if (r == -EINVAL) {
+        pl_error("config_error", "setting=kafka reason=%s", pusher_quote(q, sizeof(q), err));
+        return EXIT_CONFIG;
+    }
+    return r ? 1 : 0;
+}
+
+static int start_ws(app *a, const cfg *c, const unsigned char *pk)
+{
+    pusher_ws_cfg wc = {.addr = c->addr, .port = (int)c->port, .origins = c->origins,
+                        .public_key = pk, .hub = a->hub, .metrics = a->metrics,
+                        .ready = feed_ready, .ready_arg = a->feed};
+    int r = pusher_ws_new(&a->ws, &wc);
+
+    if (r == -EINVAL) {
+        pl_error("config_error", "setting=PARLEY_WS_ALLOWED_ORIGINS reason=\"empty or more "
+                                 "than 32 entries\"");
+        return EXIT_CONFIG;
+    }
+    if (r) {
+        pl_error("listen_failed", "addr=%s port=%lld", c->addr, c->port);
+        return 1;
+    }
+    pl_info("listen", "addr=%s port=%lld path=/api/v1/ws", c->addr, c->port);
+    return 0;
+}
+
+static void teardown(app *a)
+{
+    struct sigaction sa;
+
+    /* The feed first: it wakes the lws context, which must still exist. */
+    if (a->hub)
+        pusher_hub_close(a->hub);
+    pusher_feed_free(a->feed);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal_ws = NULL;
+    pusher_ws_free(a->ws);
+    pusher_hub_free(a->hub);
+    pl_metrics_free(a->metrics);
+}
+
+int main(void)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    app a = {0};
+    cfg c;
+    int r, code = 1;
+
+    if (cfg_load(&c))
+        return EXIT_CONFIG;
+    pl_log_init("pusher", c.instance, c.level);
+    if (sodium_init() < 0)
+        return 1;
+    r = pl_token_load_public(c.key_file, pk);
+    if (r) {
+        pl_error("config_error", "setting=PARLEY_AUTH_PUBLIC_KEY_FILE path=%s err=%s",
+                 c.key_file, r == -EINVAL ? "not_a_public_key" : strerror(-r));
+        return EXIT_CONFIG;
+    }
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
+    pl_info("start", "addr=%s port=%lld brokers=%s topic=%s", c.addr, c.port, c.brokers,
+            c.topic);
+    if (pl_metrics_new(&a.metrics) || declare_metrics(a.metrics) ||
+        pusher_hub_new(&a.hub, HUB_MAX_QUEUE, wake_ws, &a))
+        goto out;
+    code = start_feed(&a, &c);
+    if (!code)
+        code = start_ws(&a, &c, pk);
+    if (code)
+        goto out;
+    signal_ws = a.ws;
+    install_signals();
+    code = 1;
+    r = pusher_feed_start(a.feed);
+    if (r) {
+        pl_error("feed_start_failed", "err=%d", r);
+        goto out;
+    }
+    pusher_ws_run(a.ws);
+    code = 0;
+out:
+    teardown(&a);
+    pl_info("shutdown", "phase=done code=%d", code);
+    return code;
+}

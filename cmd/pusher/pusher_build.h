@@ -1,0 +1,28 @@
+/* pusher_build: the JSON of every frame the pusher sends. Pure functions,
+ * callable from any thread; schemas/ is the contract for the shapes.
+ *
+ * Every builder returns 0 with *json malloc'd (caller frees) and *len set,
+ * -EINVAL when the event's data does not have the expected shape, or
+ * -ENOMEM. */
+#ifndef PUSHER_BUILD_H
+#define PUSHER_BUILD_H
+
+#include <stddef.h>
+
+#include "pl_event.h"
+#include "pusher_cache.h"
+
+/* Also returns the member list (*members, caller frees) so the caller can
+ * both address the frame and cache the membership. */
+int pusher_build_conversation_created(const pl_event *ev, const char *pos, char **json,
+                                      size_t *len, pusher_members **members);
+int pusher_build_message_created(const pl_event *ev, const char *pos, char **json,
+                                 size_t *len);
+
+int pusher_build_ready(const char *user_id, const char *session_id, char **json,
+                       size_t *len);
+/* {"type":"pong"} and the like: a frame that is just a type. */
+int pusher_build_simple(const char *type, char **json, size_t *len);
+int pusher_build_error(const char *code, const char *message, char **json, size_t *len);
+
+#endif

@@ -1,0 +1,433 @@
+#include "pusher_feed.h"
+#include "pl_event.h"
+#include "pl_kafka.h"
+#include "pl_log.h"
+#include "pl_pg.h"
+#include "pl_pos.h"
+#include "pl_time.h"
+#include "pusher_build.h"
+#include "pusher_cache.h"
+#include "pusher_util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FEED_MAX_CONVERSATIONS 100000
+#define FEED_DEDUP_IDS 65536
+#define FEED_POLL_MS 200
+#define FEED_METADATA_MS 2000
+#define FEED_LAG_EVERY_MS 5000
+#define FEED_PG_WAIT_MS 1000
+
+static const char members_sql[] =
+    "SELECT user_id::text FROM history.members WHERE conversation_id = $1";
+
+struct pusher_feed {
+    rd_kafka_t *rk;
+    char *topic;
+    pl_pg_pool *pg;
+    pusher_hub *hub;
+    pl_metrics *metrics;
+    pusher_members_cache *members;
+    pusher_dedup *dedup;
+    rd_kafka_topic_partition_list_t *assigned;
+    char *value; /* PL_EVENT_MAX + 1: pl_event_parse wants a NUL after the JSON */
+    pthread_t thread;
+    int started;
+    atomic_int stop;
+    atomic_int ready;
+    int64_t next_lag_ms;
+};
+
+static void feed_reject(pusher_feed *f, const char *reason)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+    pl_metrics_add(f->metrics, "pusher_events_rejected_total", labels, 1);
+}
+
+/* Runs on the feed thread (the main queue is forwarded to the consumer). */
+static void feed_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    char q[256];
+    (void)rk;
+    (void)opaque;
+    pl_error("kafka_error", "code=%s reason=%s",
+             rd_kafka_err2name((rd_kafka_resp_err_t)err), pusher_quote(q, sizeof(q), reason));
+}
+
+/* librdkafka's own lines, in our format. Any librdkafka thread may call
+ * this; pl_log writes whole lines. error_cb already reports what matters,
+ * so below critical these are debug. */
+static void feed_on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    char q[512];
+    (void)rk;
+    pl_log(level <= 2 ? PL_LOG_ERROR : PL_LOG_DEBUG, "kafka_log", "facility=%s msg=%s", fac,
+           pusher_quote(q, sizeof(q), buf));
+}
+
+static int feed_conf(rd_kafka_conf_t **out, const pusher_feed_cfg *cfg, char *err,
+                     size_t errlen)
+{
+    /* group.id only because librdkafka's consumer queue needs a group
+     * handle; we never subscribe, join or commit. */
+    static const char *settings[][2] = {
+        {"group.id", "parley-pusher-unused"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "false"},
+    };
+    rd_kafka_conf_t *conf = NULL;
+    int r = pl_kafka_conf_new(&conf, cfg->brokers, cfg->instance, err, errlen);
+
+    for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
+        r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
+    if (r) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    rd_kafka_conf_set_error_cb(conf, feed_on_error);
+    rd_kafka_conf_set_log_cb(conf, feed_on_log);
+    *out = conf;
+    return 0;
+}
+
+int pusher_feed_new(pusher_feed **out, const pusher_feed_cfg *cfg, pusher_hub *hub,
+                    pl_metrics *metrics, char *err, size_t errlen)
+{
+    pusher_feed *f = calloc(1, sizeof(*f));
+    rd_kafka_conf_t *conf = NULL;
+    int r = -ENOMEM;
+
+    if (!f)
+        return -ENOMEM;
+    f->hub = hub;
+    f->metrics = metrics;
+    f->topic = strdup(cfg->topic);
+    f->value = malloc(PL_EVENT_MAX + 1);
+    if (!f->topic || !f->value)
+        goto out;
+    r = pusher_members_cache_new(&f->members, FEED_MAX_CONVERSATIONS);
+    if (!r)
+        r = pusher_dedup_new(&f->dedup, FEED_DEDUP_IDS);
+    if (!r)
+        r = pl_pg_pool_new(&f->pg, cfg->pg_dsn, 1);
+    if (!r)
+        r = feed_conf(&conf, cfg, err, errlen);
+    if (r)
+        goto out;
+    f->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen); /* owns conf on success */
+    if (!f->rk) {
+        rd_kafka_conf_destroy(conf);
+        r = -EINVAL;
+        goto out;
+    }
+    rd_kafka_poll_set_consumer(f->rk);
+    *out = f;
+    f = NULL;
+    r = 0;
+out:
+    pusher_feed_free(f);
+    return r;
+}
+
+/* Assigns every partition at its end. 0 once done, -EAGAIN to retry. */
+static int feed_assign(pusher_feed *f)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->rk, f->topic, NULL);
+    rd_kafka_resp_err_t e;
+    int r = -EAGAIN;
+
+    if (!rkt)
+        return -EAGAIN;
+    e = rd_kafka_metadata(f->rk, 0, rkt, &md, FEED_METADATA_MS);
+    if (e) {
+        pl_warn("kafka_metadata_failed", "topic=%s code=%s", f->topic, rd_kafka_err2name(e));
+        goto out;
+    }
+    if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
+        pl_warn("kafka_topic_unavailable", "topic=%s code=%s", f->topic,
+                rd_kafka_err2name(md->topic_cnt == 1 ? md->topics[0].err
+                                                     : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        goto out;
+    }
+    f->assigned = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(f->assigned, f->topic, md->topics[0].partitions[i].id)
+            ->offset = RD_KAFKA_OFFSET_END;
+    e = rd_kafka_assign(f->rk, f->assigned);
+    if (e) {
+        pl_error("kafka_assign_failed", "topic=%s code=%s", f->topic, rd_kafka_err2name(e));
+        rd_kafka_topic_partition_list_destroy(f->assigned);
+        f->assigned = NULL;
+        goto out;
+    }
+    pl_info("kafka_assigned", "topic=%s partitions=%d", f->topic, f->assigned->cnt);
+    atomic_store(&f->ready, 1);
+    r = 0;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return r;
+}
+
+/* Lag from cached watermarks: no broker round trip. */
+static void feed_update_lag(pusher_feed *f)
+{
+    int64_t now = pl_time_mono_ms(), lag = 0, lo, hi;
+    rd_kafka_topic_partition_list_t *pos;
+
+    if (!f->assigned || now < f->next_lag_ms)
+        return;
+    f->next_lag_ms = now + FEED_LAG_EVERY_MS;
+    pos = rd_kafka_topic_partition_list_copy(f->assigned);
+    if (rd_kafka_position(f->rk, pos) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < pos->cnt; i++) {
+            rd_kafka_topic_partition_t *p = &pos->elems[i];
+            if (p->offset < 0 ||
+                rd_kafka_get_watermark_offsets(f->rk, f->topic, p->partition, &lo, &hi) ||
+                hi < p->offset)
+                continue;
+            lag += hi - p->offset;
+        }
+        pl_metrics_set(f->metrics, "pusher_consumer_lag", "", (double)lag);
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
+/* The history projector owns history.members and may lag us, so an empty
+ * answer is "not yet known": returned as -ENOENT and never cached. */
+static int feed_query_members(pusher_feed *f, const char *conv, pusher_members **out)
+{
+    const char *params[1] = {conv};
+    PGresult *res = NULL;
+    pusher_members *m = NULL;
+    char err[256], q[300];
+    PGconn *c;
+    int r, n;
+
+    c = pl_pg_acquire(f->pg, FEED_PG_WAIT_MS);
+    if (!c) {
+        pl_warn("pg_unavailable", "conversation_id=%s", conv);
+        return -EAGAIN;
+    }
+    r = pl_pg_exec(c, &res, err, sizeof(err), members_sql, 1, params);
+    pl_pg_release(f->pg, c);
+    if (r) {
+        pl_error("pg_query_failed", "conversation_id=%s err=%s", conv,
+                 pusher_quote(q, sizeof(q), err));
+        goto out;
+    }
+    n = PQntuples(res);
+    r = -ENOENT;
+    if (n <= 0)
+        goto out;
+    r = -E2BIG;
+    m = pusher_members_new((size_t)n);
+    if (!m)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        const char *uid = PQgetvalue(res, i, 0);
+        r = -EINVAL;
+        if (!pl_id_valid(uid))
+            goto out;
+        memcpy(m->ids[i], uid, PL_ID_LEN);
+    }
+    *out = m;
+    m = NULL;
+    r = 0;
+out:
+    free(m);
+    if (res)
+        PQclear(res);
+    return r;
+}
+
+/* Cache first, then Postgres. *members is borrowed from the cache. */
+static int feed_members(pusher_feed *f, const char *conv, const pusher_members **members)
+{
+    pusher_members *m = NULL;
+    int r;
+
+    *members = pusher_members_cache_get(f->members, conv);
+    if (*members)
+        return 0;
+    r = feed_query_members(f, conv, &m);
+    if (r)
+        return r;
+    r = pusher_members_cache_put(f->members, conv, m); /* takes m */
+    if (r)
+        return r;
+    *members = pusher_members_cache_get(f->members, conv);
+    return 0;
+}
+
+static int feed_deliver(pusher_feed *f, char *json, size_t len, int64_t ts_ms,
+                        const pusher_members *to)
+{
+    pusher_delivery *d = NULL;
+    pusher_frame *frame = NULL;
+    int r = pusher_frame_from_json(&frame, json, len);
+
+    if (r)
+        return r;
+    r = pusher_delivery_new(&d, frame, ts_ms, (const char(*)[PL_ID_LEN])to->ids, to->n);
+    if (r)
+        return r;
+    return pusher_hub_push(f->hub, d);
+}
+
+static int feed_conversation_created(pusher_feed *f, const pl_event *ev, const char *pos)
+{
+    pusher_members *m = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int r = pusher_build_conversation_created(ev, pos, &json, &len, &m);
+
+    if (r)
+        return r;
+    r = feed_deliver(f, json, len, ev->ts_ms, m);
+    /* The frame already went out, so a failed cache put only costs a query. */
+    pusher_members_cache_put(f->members, ev->conversation_id, m);
+    return r;
+}
+
+static int feed_message_created(pusher_feed *f, const pl_event *ev, const char *pos)
+{
+    const pusher_members *to = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int r = pusher_build_message_created(ev, pos, &json, &len);
+
+    if (r)
+        return r;
+    r = feed_members(f, ev->conversation_id, &to);
+    if (r) {
+        free(json);
+        if (r == -ENOENT)
+            pl_warn("members_unknown", "conversation_id=%s event_id=%s", ev->conversation_id,
+                    ev->id);
+        feed_reject(f, "no_members");
+        return 0;
+    }
+    return feed_deliver(f, json, len, ev->ts_ms, to);
+}
+
+static void feed_event(pusher_feed *f, const rd_kafka_message_t *m)
+{
+    char err[160], pos[PL_POS_LEN];
+    pl_event ev;
+    int r;
+
+    if (m->len > PL_EVENT_MAX) {
+        pl_warn("event_rejected", "position=p%d.o%lld reason=too_large", (int)m->partition,
+                (long long)m->offset);
+        feed_reject(f, "invalid");
+        return;
+    }
+    memcpy(f->value, m->payload, m->len);
+    f->value[m->len] = '\0';
+    r = pl_event_parse(f->value, m->len, &ev, err, sizeof(err));
+    pl_metrics_add(f->metrics, "pusher_events_consumed_total", "", 1);
+    if (r) {
+        char q[200];
+        pl_warn("event_rejected", "position=p%d.o%lld reason=%s", (int)m->partition,
+                (long long)m->offset, pusher_quote(q, sizeof(q), err));
+        feed_reject(f, "invalid");
+        return;
+    }
+    pl_pos_format(pos, (pl_pos){.partition = m->partition, .offset = m->offset});
+    if (pusher_dedup_check(f->dedup, ev.id) == 1) {
+        pl_debug("event_duplicate", "event_id=%s position=%s", ev.id, pos);
+        feed_reject(f, "duplicate");
+        goto out;
+    }
+    if (strcmp(ev.type, "conversation.created") == 0)
+        r = feed_conversation_created(f, &ev, pos);
+    else if (strcmp(ev.type, "message.created") == 0)
+        r = feed_message_created(f, &ev, pos);
+    else {
+        feed_reject(f, "unknown_type");
+        goto out;
+    }
+    if (r == -EINVAL) {
+        pl_warn("event_rejected", "event_id=%s position=%s reason=bad_data", ev.id, pos);
+        feed_reject(f, "invalid");
+    } else if (r && r != -ESHUTDOWN) {
+        pl_error("event_failed", "event_id=%s position=%s err=%d", ev.id, pos, r);
+    }
+out:
+    pl_event_free(&ev);
+}
+
+static void feed_poll(pusher_feed *f)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, FEED_POLL_MS);
+
+    if (!m)
+        return;
+    if (m->err)
+        feed_on_error(f->rk, m->err, rd_kafka_message_errstr(m), NULL);
+    else
+        feed_event(f, m);
+    rd_kafka_message_destroy(m);
+}
+
+static void *feed_main(void *arg)
+{
+    pusher_feed *f = arg;
+
+    while (!atomic_load(&f->stop) && feed_assign(f) != 0) {
+        /* Serve error callbacks while we wait, and stay stoppable. */
+        for (int i = 0; i < 5 && !atomic_load(&f->stop); i++)
+            feed_poll(f);
+    }
+    while (!atomic_load(&f->stop)) {
+        feed_poll(f);
+        feed_update_lag(f);
+    }
+    return NULL;
+}
+
+int pusher_feed_start(pusher_feed *f)
+{
+    int r = pthread_create(&f->thread, NULL, feed_main, f);
+
+    if (r)
+        return -r;
+    f->started = 1;
+    return 0;
+}
+
+int pusher_feed_ready(pusher_feed *f)
+{
+    return atomic_load(&f->ready);
+}
+
+void pusher_feed_free(pusher_feed *f)
+{
+    if (!f)
+        return;
+    atomic_store(&f->stop, 1);
+    if (f->started)
+        pthread_join(f->thread, NULL);
+    if (f->rk) {
+        rd_kafka_consumer_close(f->rk);
+        rd_kafka_destroy(f->rk);
+    }
+    if (f->assigned)
+        rd_kafka_topic_partition_list_destroy(f->assigned);
+    pusher_dedup_free(f->dedup);
+    pusher_members_cache_free(f->members);
+    pl_pg_pool_free(f->pg);
+    free(f->value);
+    free(f->topic);
+    free(f);
+}

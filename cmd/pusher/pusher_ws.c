@@ -1,0 +1,648 @@
+#include "pusher_ws.h"
+#include "pl_buf.h"
+#include "pl_json.h"
+#include "pl_log.h"
+#include "pl_time.h"
+#include "pl_token.h"
+#include "pusher_build.h"
+#include "pusher_util.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_PATH "/api/v1/ws"
+#define WS_MAX_FRAME 65536       /* client frames, reassembled */
+#define WS_MAX_QUEUE 4096        /* frames per session before we drop it */
+#define WS_AUTH_TIMEOUT_S 5
+#define WS_DRAIN_S 3             /* how long shutdown waits for close frames */
+#define WS_DRAIN_BATCH 1024      /* deliveries per wakeup, so sockets get turns */
+#define WS_MAX_ORIGINS 32
+#define WS_CLOSE_UNAUTHORIZED 4401
+
+typedef struct ws_session {
+    pusher_hub_node node;             /* in the hub index once authenticated */
+    struct ws_session *prev, *next;   /* every open WebSocket, for shutdown */
+    struct lws *wsi;
+    pusher_ws *srv;
+    pl_buf rx;                        /* a message being reassembled */
+    pusher_frame **q;                 /* ring of queued frames, one ref each */
+    size_t qhead, qlen, qcap;
+    char sid[PL_ID_LEN];
+    int is_ws, authed;
+    int close_code;                   /* nonzero: close on next writeable */
+    const char *close_reason;
+    pusher_frame *http_body;          /* pending HTTP response body */
+} ws_session;
+
+struct pusher_ws {
+    struct lws_context *ctx;
+    pusher_hub *hub;
+    pl_metrics *metrics;
+    pusher_ws_ready_fn ready;
+    void *ready_arg;
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    char *origin_buf;                 /* the copied list, split in place */
+    const char *origins[WS_MAX_ORIGINS];
+    size_t norigins;
+    ws_session *sessions;
+    long open;
+    volatile sig_atomic_t stop_requested;
+    int draining, done;
+    lws_sorted_usec_list_t drain_sul;
+    lws_retry_bo_t retry;
+    struct lws_protocols protocols[2];
+};
+
+static int ws_close(ws_session *s, int code, const char *reason)
+{
+    lws_close_reason(s->wsi, (enum lws_close_status)code, (unsigned char *)reason,
+                     strlen(reason));
+    return -1;
+}
+
+static void ws_queue_clear(ws_session *s)
+{
+    while (s->qlen) {
+        pusher_frame_unref(s->q[s->qhead]);
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
+    }
+}
+
+/* The close frame goes out on the next writeable; the timeout reaps a peer
+ * that never reads again (a slow client usually is exactly that). */
+static void ws_close_soon(ws_session *s, int code, const char *reason)
+{
+    if (s->close_code)
+        return;
+    s->close_code = code;
+    s->close_reason = reason;
+    ws_queue_clear(s);
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, WS_DRAIN_S);
+    lws_callback_on_writable(s->wsi);
+}
+
+static void ws_drop_slow(ws_session *s)
+{
+    pl_warn("slow_client_dropped", "user_id=%s session_id=%s queued=%zu", s->node.user_id,
+            s->sid, s->qlen);
+    pl_metrics_add(s->srv->metrics, "pusher_slow_clients_dropped_total", "", 1);
+    ws_close_soon(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too slow");
+}
+
+static int ws_queue_grow(ws_session *s)
+{
+    size_t cap = s->qcap ? s->qcap * 2 : 16;
+    pusher_frame **q;
+
+    if (cap > WS_MAX_QUEUE)
+        cap = WS_MAX_QUEUE;
+    q = malloc(cap * sizeof(*q));
+    if (!q)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->qlen; i++)
+        q[i] = s->q[(s->qhead + i) % s->qcap];
+    free(s->q);
+    s->q = q;
+    s->qcap = cap;
+    s->qhead = 0;
+    return 0;
+}
+
+/* Takes the caller's reference to f on every path. */
+static int ws_enqueue(ws_session *s, pusher_frame *f)
+{
+    int r = 0;
+
+    if (s->close_code)
+        goto out;
+    if (s->qlen == WS_MAX_QUEUE) {
+        ws_drop_slow(s);
+        r = -ENOBUFS;
+        goto out;
+    }
+    if (s->qlen == s->qcap) {
+        r = ws_queue_grow(s);
+        if (r)
+            goto out;
+    }
+    s->q[(s->qhead + s->qlen) % s->qcap] = f;
+    s->qlen++;
+    f = NULL;
+    lws_callback_on_writable(s->wsi);
+out:
+    pusher_frame_unref(f);
+    return r;
+}
+
+/* Takes ownership of json. */
+static int ws_send_json(ws_session *s, int r, char *json, size_t len)
+{
+    pusher_frame *f = NULL;
+
+    if (r)
+        return r;
+    r = pusher_frame_from_json(&f, json, len);
+    if (r)
+        return r;
+    return ws_enqueue(s, f);
+}
+
+static int ws_send_error(ws_session *s, const char *code, const char *msg)
+{
+    char *json = NULL;
+    size_t len = 0;
+    int r = pusher_build_error(code, msg, &json, &len);
+    return ws_send_json(s, r, json, len);
+}
+
+static const char *ws_token_error(int r)
+{
+    switch (r) {
+    case -PL_E_EXPIRED:
+        return "expired";
+    case -EACCES:
+        return "bad_signature";
+    default:
+        return "malformed";
+    }
+}
+
+static int ws_auth_failed(ws_session *s, const char *why)
+{
+    char ip[64] = "";
+
+    lws_get_peer_simple(s->wsi, ip, sizeof(ip));
+    pl_info("client_auth_failed", "peer=%s reason=%s", ip, why);
+    return ws_close(s, WS_CLOSE_UNAUTHORIZED, "unauthorized");
+}
+
+/* The first frame. Tokens never reach the logs. */
+static int ws_auth(ws_session *s, yajl_val t)
+{
+    const char *type = pl_json_str(t, "type");
+    const char *tok = pl_json_str(t, "access_token");
+    const char *why = NULL;
+    pl_token_claims c;
+    char ip[64] = "", *json = NULL;
+    size_t len = 0;
+    int r;
+
+    lws_get_peer_simple(s->wsi, ip, sizeof(ip));
+    if (!type || strcmp(type, "auth") != 0)
+        why = "expected_auth";
+    else if (!tok || strnlen(tok, PL_TOKEN_MAX + 1) > PL_TOKEN_MAX)
+        why = "malformed";
+    else if ((r = pl_token_verify(s->srv->pk, tok, pl_time_real_ms() / 1000, &c)) != 0)
+        why = ws_token_error(r);
+    if (why)
+        return ws_auth_failed(s, why);
+    r = pusher_hub_index_add(s->srv->hub, &s->node, c.sub);
+    if (r)
+        return ws_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+    memcpy(s->sid, c.sid, PL_ID_LEN);
+    s->authed = 1;
+    lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    pl_info("client_auth_ok", "peer=%s user_id=%s session_id=%s", ip, c.sub, c.sid);
+    r = pusher_build_ready(c.sub, c.sid, &json, &len);
+    return ws_send_json(s, r, json, len) ? -1 : 0;
+}
+
+static int ws_request(ws_session *s, yajl_val t)
+{
+    const char *type = pl_json_str(t, "type");
+    char *json = NULL;
+    size_t len = 0;
+    int r;
+
+    if (type && strcmp(type, "ping") == 0) {
+        r = pusher_build_simple("pong", &json, &len);
+        r = ws_send_json(s, r, json, len);
+    } else if (type && strcmp(type, "auth") == 0) {
+        r = ws_send_error(s, "bad_request", "already authenticated");
+    } else {
+        r = ws_send_error(s, "bad_request", "unknown frame type");
+    }
+    /* -ENOBUFS means the session is being dropped already. */
+    return r && r != -ENOBUFS ? -1 : 0;
+}
+
+/* A whole client message. Invalid JSON closes with 1003: it means a broken
+ * client, and an error frame would only be ignored by it. */
+static int ws_message(ws_session *s, const char *msg, size_t len)
+{
+    yajl_val t = NULL;
+    char err[128];
+    int r;
+
+    if (pl_json_parse(msg, len, &t, err, sizeof(err)) || !YAJL_IS_OBJECT(t)) {
+        yajl_tree_free(t);
+        if (!s->authed)
+            return ws_auth_failed(s, "invalid_json");
+        return ws_close(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "invalid json");
+    }
+    r = s->authed ? ws_request(s, t) : ws_auth(s, t);
+    yajl_tree_free(t);
+    return r;
+}
+
+static int ws_receive(ws_session *s, const void *in, size_t len)
+{
+    int r;
+
+    if (s->close_code)
+        return 0; /* closing: ignore whatever still arrives */
+    if (lws_frame_is_binary(s->wsi))
+        return ws_close(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
+    if (len && pl_buf_append(&s->rx, in, len))
+        return ws_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "frame too large");
+    if (!lws_is_final_fragment(s->wsi) || lws_remaining_packet_payload(s->wsi))
+        return 0;
+    r = ws_message(s, s->rx.data ? s->rx.data : "", s->rx.len);
+    /* Give the memory back: one big frame should not pin 64 KiB. */
+    pl_buf_free(&s->rx);
+    pl_buf_init(&s->rx, WS_MAX_FRAME);
+    return r;
+}
+
+static int ws_writeable(ws_session *s)
+{
+    pusher_frame *f;
+    size_t len;
+    int n;
+
+    if (s->close_code)
+        return ws_close(s, s->close_code, s->close_reason);
+    if (!s->qlen)
+        return 0;
+    f = s->q[s->qhead];
+    s->qhead = (s->qhead + 1) % s->qcap;
+    s->qlen--;
+    len = f->len;
+    n = lws_write(s->wsi, pusher_frame_payload(f), len, LWS_WRITE_TEXT);
+    pusher_frame_unref(f);
+    if (n < (int)len)
+        return -1;
+    pl_metrics_add(s->srv->metrics, "pusher_frames_sent_total", "", 1);
+    if (s->qlen)
+        lws_callback_on_writable(s->wsi);
+    return 0;
+}
+
+static void ws_gauge(pusher_ws *srv)
+{
+    pl_metrics_set(srv->metrics, "pusher_open_sockets", "", (double)srv->open);
+}
+
+static void ws_established(ws_session *s, struct lws *wsi, pusher_ws *srv)
+{
+    memset(s, 0, sizeof(*s));
+    s->wsi = wsi;
+    s->srv = srv;
+    s->is_ws = 1;
+    pl_buf_init(&s->rx, WS_MAX_FRAME);
+    s->next = srv->sessions;
+    if (s->next)
+        s->next->prev = s;
+    srv->sessions = s;
+    srv->open++;
+    ws_gauge(srv);
+    if (srv->draining)
+        ws_close_soon(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+    else
+        lws_set_timer_usecs(wsi, (lws_usec_t)WS_AUTH_TIMEOUT_S * LWS_US_PER_SEC);
+}
+
+static void ws_closed(ws_session *s)
+{
+    pusher_ws *srv = s->srv;
+
+    if (!s->is_ws)
+        return;
+    pusher_hub_index_del(srv->hub, &s->node);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    ws_queue_clear(s);
+    free(s->q);
+    pl_buf_free(&s->rx);
+    s->is_ws = 0;
+    srv->open--;
+    ws_gauge(srv);
+}
+
+/* HTTP bodies go through pusher_frame too, for the LWS_PRE headroom. */
+static int ws_http_reply(struct lws *wsi, ws_session *s, unsigned int status,
+                         const char *ctype, const char *body, size_t len)
+{
+    unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof(buf) - 1;
+
+    s->http_body = pusher_frame_unref(s->http_body);
+    if (pusher_frame_new(&s->http_body, body, len))
+        return -1;
+    if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int ws_http_json(struct lws *wsi, ws_session *s, unsigned int status, const char *json)
+{
+    return ws_http_reply(wsi, s, status, "application/json", json, strlen(json));
+}
+
+static int ws_http_metrics(struct lws *wsi, ws_session *s)
+{
+    pl_buf b;
+    int r;
+
+    pl_buf_init(&b, 4 << 20);
+    r = pl_metrics_render(s->srv->metrics, &b);
+    if (!r)
+        r = ws_http_reply(wsi, s, 200, "text/plain; version=0.0.4", b.data ? b.data : "",
+                          b.len);
+    pl_buf_free(&b);
+    return r ? -1 : 0;
+}
+
+static int ws_http(struct lws *wsi, ws_session *s, pusher_ws *srv, const char *path)
+{
+    int ready;
+
+    s->srv = srv; /* lws zeroes the session; a keep-alive reuses it */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        return ws_http_json(wsi, s, 405, "{\"error\":{\"code\":\"method_not_allowed\"}}");
+    if (strcmp(path, "/healthz") == 0)
+        return ws_http_json(wsi, s, 200, "{\"status\":\"ok\"}");
+    if (strcmp(path, "/readyz") == 0) {
+        /* The key is loaded before the listener exists; a draining pusher
+         * must leave the load balancer's rotation. */
+        ready = !srv->draining && srv->ready(srv->ready_arg);
+        return ws_http_json(wsi, s, ready ? 200 : 503,
+                            ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not_ready\"}");
+    }
+    if (strcmp(path, "/metrics") == 0)
+        return ws_http_metrics(wsi, s);
+    return ws_http_json(wsi, s, 404, "{\"error\":{\"code\":\"not_found\"}}");
+}
+
+static int ws_http_writeable(struct lws *wsi, ws_session *s)
+{
+    pusher_frame *f = s->http_body;
+
+    if (!f)
+        return 0;
+    s->http_body = NULL;
+    if (lws_write(wsi, pusher_frame_payload(f), f->len, LWS_WRITE_HTTP_FINAL) < (int)f->len) {
+        pusher_frame_unref(f);
+        return -1;
+    }
+    pusher_frame_unref(f);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int ws_origin_allowed(pusher_ws *srv, const char *origin)
+{
+    for (size_t i = 0; i < srv->norigins; i++)
+        if (strcmp(srv->origins[i], origin) == 0)
+            return 1;
+    return 0;
+}
+
+/* Nonzero refuses the upgrade. No Origin header means a non-browser client,
+ * which cross-site request forgery cannot involve, so it may connect. */
+static int ws_filter(struct lws *wsi, pusher_ws *srv)
+{
+    char path[64] = "", origin[256] = "", ip[64] = "", q[300];
+    int n;
+
+    lws_get_peer_simple(wsi, ip, sizeof(ip));
+    if (srv->draining)
+        return 1;
+    if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
+        strcmp(path, WS_PATH) != 0) {
+        pl_info("handshake_rejected", "peer=%s reason=path", ip);
+        return 1;
+    }
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return 0;
+    n = lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+    if (n > 0 && ws_origin_allowed(srv, origin))
+        return 0;
+    pl_info("handshake_rejected", "peer=%s reason=origin origin=%s", ip,
+            pusher_quote(q, sizeof(q), n > 0 ? origin : "(too long)"));
+    return 1;
+}
+
+static void ws_fan_out(pusher_ws *srv, pusher_delivery *d)
+{
+    double age = (double)(pl_time_real_ms() - d->ts_ms) / 1000.0;
+
+    for (size_t i = 0; i < d->nusers; i++) {
+        pusher_hub_node *n = pusher_hub_index_first(srv->hub, d->users[i]);
+        for (; n; n = n->next) {
+            ws_session *s = (ws_session *)((char *)n - offsetof(ws_session, node));
+            ws_enqueue(s, pusher_frame_ref(d->frame));
+        }
+    }
+    pl_metrics_observe(srv->metrics, "pusher_delivery_seconds", "", age > 0 ? age : 0);
+}
+
+static void ws_drain_deadline(lws_sorted_usec_list_t *sul)
+{
+    pusher_ws *srv = lws_container_of(sul, pusher_ws, drain_sul);
+    srv->done = 1;
+}
+
+static void ws_begin_drain(pusher_ws *srv)
+{
+    pl_info("shutdown", "phase=closing open_sockets=%ld", srv->open);
+    srv->draining = 1;
+    for (ws_session *s = srv->sessions; s; s = s->next)
+        ws_close_soon(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+    lws_sul_schedule(srv->ctx, 0, &srv->drain_sul, ws_drain_deadline,
+                     (lws_usec_t)WS_DRAIN_S * LWS_US_PER_SEC);
+}
+
+/* Woken by the Kafka thread (new deliveries) or by pusher_ws_stop. While
+ * draining we still pop, so a pusher blocked on a full hub gets free. */
+static void ws_on_wake(pusher_ws *srv)
+{
+    pusher_delivery *d;
+    int i;
+
+    if (srv->stop_requested && !srv->draining)
+        ws_begin_drain(srv);
+    for (i = 0; i < WS_DRAIN_BATCH && (d = pusher_hub_pop(srv->hub)); i++) {
+        if (!srv->draining)
+            ws_fan_out(srv, d);
+        pusher_delivery_free(d);
+    }
+    if (i == WS_DRAIN_BATCH)
+        lws_cancel_service(srv->ctx); /* more left: come back after the sockets */
+}
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                       void *in, size_t len)
+{
+    pusher_ws *srv;
+    ws_session *s = user;
+
+    if (!wsi)
+        return 0;
+    srv = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return srv->draining; /* stop accepting once we shut down */
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        if (!ws_filter(wsi, srv))
+            return 0;
+        /* A real status tells browsers and nginx why; then hang up. */
+        lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+        return -1;
+    case LWS_CALLBACK_ESTABLISHED:
+        ws_established(s, wsi, srv);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(s, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(s);
+    case LWS_CALLBACK_TIMER:
+        if (s->authed || s->close_code)
+            return 0;
+        return ws_auth_failed(s, "timeout");
+    case LWS_CALLBACK_CLOSED:
+        ws_closed(s);
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return ws_http(wsi, s, srv, in ? (const char *)in : "");
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return ws_http_writeable(wsi, s);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (s)
+            s->http_body = pusher_frame_unref(s->http_body);
+        break;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        ws_on_wake(srv);
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* Splits the copied allowlist in place; empty entries are refused. */
+static int ws_parse_origins(pusher_ws *srv, const char *list)
+{
+    char *save = NULL, *tok;
+
+    srv->origin_buf = strdup(list);
+    if (!srv->origin_buf)
+        return -ENOMEM;
+    for (tok = strtok_r(srv->origin_buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        for (size_t n = strlen(tok); n && tok[n - 1] == ' '; n--)
+            tok[n - 1] = '\0';
+        if (!*tok || srv->norigins == WS_MAX_ORIGINS)
+            return -EINVAL;
+        srv->origins[srv->norigins++] = tok;
+    }
+    return srv->norigins ? 0 : -EINVAL;
+}
+
+static void ws_setup_protocols(pusher_ws *srv)
+{
+    srv->protocols[0] = (struct lws_protocols){
+        .name = "parley",
+        .callback = ws_callback,
+        .per_session_data_size = sizeof(ws_session),
+    };
+    /* lws pings a connection idle for 30 s and hangs up at 70 s without
+     * any sign of life, so dead peers behind NAT do not pile up. */
+    srv->retry = (lws_retry_bo_t){
+        .secs_since_valid_ping = 30,
+        .secs_since_valid_hangup = 70,
+    };
+}
+
+int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
+{
+    struct lws_context_creation_info info;
+    pusher_ws *srv = calloc(1, sizeof(*srv));
+    int r;
+
+    if (!srv)
+        return -ENOMEM;
+    r = ws_parse_origins(srv, cfg->origins);
+    if (r)
+        goto out;
+    memcpy(srv->pk, cfg->public_key, sizeof(srv->pk));
+    srv->hub = cfg->hub;
+    srv->metrics = cfg->metrics;
+    srv->ready = cfg->ready;
+    srv->ready_arg = cfg->ready_arg;
+    ws_setup_protocols(srv);
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->port;
+    info.iface = cfg->addr;
+    info.protocols = srv->protocols;
+    info.user = srv;
+    info.retry_and_idle_policy = &srv->retry;
+    if (!strchr(cfg->addr, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    srv->ctx = lws_create_context(&info);
+    r = srv->ctx ? 0 : -EIO;
+    if (r)
+        goto out;
+    *out = srv;
+    srv = NULL;
+out:
+    pusher_ws_free(srv);
+    return r;
+}
+
+void pusher_ws_run(pusher_ws *ws)
+{
+    while (!ws->done) {
+        if (lws_service(ws->ctx, 0) < 0)
+            break;
+        if (ws->draining && ws->open == 0)
+            ws->done = 1;
+    }
+    pl_info("shutdown", "phase=closed open_sockets=%ld", ws->open);
+}
+
+void pusher_ws_stop(pusher_ws *ws)
+{
+    ws->stop_requested = 1;
+    lws_cancel_service(ws->ctx);
+}
+
+void pusher_ws_wake(pusher_ws *ws)
+{
+    lws_cancel_service(ws->ctx);
+}
+
+void pusher_ws_free(pusher_ws *ws)
+{
+    if (!ws)
+        return;
+    if (ws->ctx)
+        lws_context_destroy(ws->ctx);
+    free(ws->origin_buf);
+    free(ws);
+}
