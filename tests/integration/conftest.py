@@ -39,6 +39,9 @@ def stack():
     # Tests send in bursts far above a person's rate; the limiter has unit tests.
     os.environ.setdefault("PARLEY_RATE_PER_S", "10000")
     os.environ.setdefault("PARLEY_RATE_BURST", "10000")
+    # Sanitizer findings in a service must fail the run, not scroll by.
+    os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
     s = ps.Stack(cfg)
     try:
         s.start_all()
@@ -47,10 +50,30 @@ def stack():
         yield s
     finally:
         s.stop_all()
-        if os.environ.get("PARLEY_IT_KEEP"):
+        findings = _sanitizer_findings(cfg.log_dir) + _unclean_exits(s)
+        if os.environ.get("PARLEY_IT_KEEP") or findings:
             print(f"kept {data}")
         else:
             shutil.rmtree(data, ignore_errors=True)
+    assert not findings, "sanitizer reports in service logs:\n" + "\n".join(findings)
+
+
+def _unclean_exits(stack):
+    """Every service must shut down cleanly (exit 0) on SIGTERM."""
+    return [f"{h.name} exited {h.last_exit} on SIGTERM" for h in stack.handles
+            if h.name.split("-")[0] in ps.SERVICES and h.last_exit not in ("0", 0)]
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def _sanitizer_findings(log_dir):
+    out = []
+    for log in sorted(Path(log_dir).glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if any(m in line for m in SANITIZER_MARKS):
+                out.append(f"{log.name}: {line.strip()}")
+    return out[:50]
 
 
 @pytest.fixture(scope="session")
