@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#define PL_POS_LEN 32
+#define PL_POS_LEN 33 /* "p2147483647.o9223372036854775807" + NUL */
 
 typedef struct pl_pos {
     int32_t partition;

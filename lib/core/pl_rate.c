@@ -10,7 +10,8 @@
 #define RATE_KEY 40
 
 typedef struct bucket {
-    char key[RATE_KEY];
+    char key[RATE_KEY]; /* keys are compared as stored: cut to RATE_KEY-1 */
+    int used;
     double tokens;
     int64_t last_ms;
 } bucket;
@@ -25,7 +26,11 @@ struct pl_rate {
 
 int pl_rate_new(pl_rate **out, double per_sec, double burst, size_t slots)
 {
-    pl_rate *r = calloc(1, sizeof(*r));
+    pl_rate *r;
+
+    if (slots == 0 || per_sec <= 0 || burst < 1)
+        return -EINVAL;
+    r = calloc(1, sizeof(*r));
     if (!r || !(r->b = calloc(slots, sizeof(bucket)))) {
         free(r);
         return -ENOMEM;
@@ -47,10 +52,11 @@ void pl_rate_free(pl_rate *r)
     free(r);
 }
 
+/* Hashes what is stored, so long keys land where they are compared. */
 static size_t rate_hash(const char *s)
 {
     size_t h = 1469598103934665603ULL;
-    for (; *s; s++)
+    for (size_t i = 0; *s && i < RATE_KEY - 1; s++, i++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
@@ -63,15 +69,13 @@ static bucket *rate_find(pl_rate *r, const char *key)
 
     for (size_t i = 0; i < RATE_PROBE; i++) {
         bucket *b = &r->b[(h + i) % r->slots];
-        if (strcmp(b->key, key) == 0)
+        if (b->used && strncmp(b->key, key, RATE_KEY - 1) == 0)
             return b;
-        if (!victim || b->key[0] == '\0' ||
-            (victim->key[0] != '\0' && b->last_ms < victim->last_ms))
+        if (!victim || !b->used || (victim->used && b->last_ms < victim->last_ms))
             victim = b;
     }
     snprintf(victim->key, sizeof(victim->key), "%s", key);
-    victim->tokens = r->burst;
-    victim->last_ms = 0;
+    victim->used = 0;
     return victim;
 }
 
@@ -81,7 +85,10 @@ int pl_rate_take(pl_rate *r, const char *key, int64_t now_ms)
 
     pthread_mutex_lock(&r->lock);
     bucket *b = rate_find(r, key);
-    if (b->last_ms && now_ms > b->last_ms) {
+    if (!b->used) {
+        b->used = 1;
+        b->tokens = r->burst;
+    } else if (now_ms > b->last_ms) {
         b->tokens += (double)(now_ms - b->last_ms) * r->per_ms;
         if (b->tokens > r->burst)
             b->tokens = r->burst;

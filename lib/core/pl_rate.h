@@ -9,6 +9,8 @@
 
 typedef struct pl_rate pl_rate;
 
+/* -EINVAL unless slots > 0, per_sec > 0 and burst >= 1. Keys longer than
+ * 39 bytes are told apart by their first 39 bytes only. */
 int pl_rate_new(pl_rate **out, double per_sec, double burst, size_t slots);
 void pl_rate_free(pl_rate *r);
 /* 1 if key may act now (a token is taken), 0 if it is over its rate.

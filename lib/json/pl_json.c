@@ -28,6 +28,8 @@ int pl_json_precheck(const char *s, size_t len, int max)
             }
         } else if (c == '"') {
             in_str = 1;
+        } else if (c == '/') {
+            return -EPROTO; /* yajl_tree_parse allows comments; JSON has none */
         } else if (c == '[' || c == '{') {
             if (++depth > max)
                 return -E2BIG;
@@ -53,6 +55,9 @@ int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t er
         return -EINVAL;
     case -EILSEQ:
         snprintf(err, errlen, "strings must not contain \\u0000");
+        return -EINVAL;
+    case -EPROTO:
+        snprintf(err, errlen, "comments are not JSON");
         return -EINVAL;
     }
     yerr[0] = '\0';

@@ -17,7 +17,9 @@ int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t er
 /* 1 if nesting of s never exceeds max, else 0. Strings are skipped. */
 int pl_json_depth_ok(const char *s, size_t len, int max);
 /* 0, -E2BIG when nested deeper than max, -EILSEQ for a \u0000 escape
- * (yajl's NUL-terminated strings would silently truncate it). */
+ * (yajl's NUL-terminated strings would silently truncate it), -EPROTO for
+ * a comment (yajl_tree_parse accepts them, and they would hide brackets
+ * from the depth count). */
 int pl_json_precheck(const char *s, size_t len, int max);
 
 /* Lookups on an object; NULL or -EINVAL when absent or of another type. */

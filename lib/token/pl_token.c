@@ -198,12 +198,18 @@ static int key_write(const char *dir, const char *name, mode_t mode,
 int pl_token_keygen(const char *dir)
 {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    char path[4096];
     int r;
 
     crypto_sign_keypair(pk, sk);
     r = key_write(dir, "ed25519.key", 0600, sk, sizeof(sk));
-    if (!r)
-        r = key_write(dir, "ed25519.pub", 0644, pk, sizeof(pk));
     sodium_memzero(sk, sizeof(sk));
+    if (r)
+        return r;
+    r = key_write(dir, "ed25519.pub", 0644, pk, sizeof(pk));
+    if (r) { /* never leave half a pair behind */
+        snprintf(path, sizeof(path), "%s/ed25519.key", dir);
+        unlink(path);
+    }
     return r;
 }
