@@ -1,0 +1,197 @@
+/* Pure logic of cmd/pusher: map, dedup, membership cache, hub, builders. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_event.h"
+#include "pusher_build.h"
+#include "pusher_cache.h"
+#include "pusher_hub.h"
+#include "pusher_map.h"
+
+static void id_of(char out[PL_ID_LEN], int i)
+{
+    snprintf(out, PL_ID_LEN, "00000000-0000-4000-8000-%012d", i);
+}
+
+START_TEST(map_put_get_del_grow)
+{
+    pusher_map *m = NULL;
+    char k[PL_ID_LEN];
+    void *old = NULL;
+
+    ck_assert_int_eq(pusher_map_new(&m), 0);
+    for (int i = 0; i < 5000; i++) {
+        id_of(k, i);
+        ck_assert_int_eq(pusher_map_put(m, k, (void *)(long)(i + 1), NULL), 0);
+    }
+    ck_assert_uint_eq(pusher_map_count(m), 5000);
+    id_of(k, 42);
+    ck_assert_ptr_eq(pusher_map_get(m, k), (void *)43L);
+    ck_assert_int_eq(pusher_map_put(m, k, (void *)7L, &old), 0);
+    ck_assert_ptr_eq(old, (void *)43L);
+    ck_assert_ptr_eq(pusher_map_del(m, k), (void *)7L);
+    ck_assert_ptr_null(pusher_map_get(m, k));
+    ck_assert_uint_eq(pusher_map_count(m), 4999);
+    pusher_map_free(m, NULL);
+}
+END_TEST
+
+START_TEST(dedup_forgets_oldest)
+{
+    pusher_dedup *d = NULL;
+    char k[PL_ID_LEN];
+
+    ck_assert_int_eq(pusher_dedup_new(&d, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        id_of(k, i);
+        ck_assert_int_eq(pusher_dedup_check(d, k), 0);
+    }
+    id_of(k, 1);
+    ck_assert_int_eq(pusher_dedup_check(d, k), 1);
+    id_of(k, 3);
+    ck_assert_int_eq(pusher_dedup_check(d, k), 0); /* evicts 0 */
+    id_of(k, 0);
+    ck_assert_int_eq(pusher_dedup_check(d, k), 0);
+    pusher_dedup_free(d);
+}
+END_TEST
+
+START_TEST(members_cache_clears_when_full)
+{
+    pusher_members_cache *c = NULL;
+    char k[PL_ID_LEN];
+
+    ck_assert_int_eq(pusher_members_cache_new(&c, 2), 0);
+    for (int i = 0; i < 3; i++) {
+        pusher_members *m = pusher_members_new(1);
+        ck_assert_ptr_nonnull(m);
+        id_of(m->ids[0], 100 + i);
+        id_of(k, i);
+        ck_assert_int_eq(pusher_members_cache_put(c, k, m), 0);
+    }
+    ck_assert_uint_eq(pusher_members_cache_count(c), 1);
+    id_of(k, 2);
+    ck_assert_ptr_nonnull(pusher_members_cache_get(c, k));
+    ck_assert_ptr_null(pusher_members_new(PUSHER_MAX_MEMBERS + 1));
+    pusher_members_cache_free(c);
+}
+END_TEST
+
+static int wakes;
+static void count_wake(void *arg)
+{
+    (void)arg;
+    wakes++;
+}
+
+START_TEST(hub_queue_and_index)
+{
+    pusher_hub *h = NULL;
+    pusher_frame *f = NULL;
+    pusher_delivery *d = NULL;
+    pusher_hub_node a = {0}, b = {0}, c = {0};
+    char users[2][PL_ID_LEN];
+
+    ck_assert_int_eq(pusher_hub_new(&h, 2, count_wake, NULL), 0);
+    id_of(users[0], 1);
+    id_of(users[1], 2);
+    ck_assert_int_eq(pusher_frame_new(&f, "{}", 2), 0);
+    ck_assert_int_eq(pusher_delivery_new(&d, f, 0, (const char(*)[PL_ID_LEN])users, 2), 0);
+    ck_assert_int_eq(pusher_hub_push(h, d), 0);
+    ck_assert_int_eq(wakes, 1);
+    d = pusher_hub_pop(h);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d->nusers, 2);
+    ck_assert_str_eq((char *)pusher_frame_payload(d->frame), "{}");
+    pusher_delivery_free(d);
+    ck_assert_ptr_null(pusher_hub_pop(h));
+
+    ck_assert_int_eq(pusher_hub_index_add(h, &a, users[0]), 0);
+    ck_assert_int_eq(pusher_hub_index_add(h, &b, users[0]), 0);
+    ck_assert_int_eq(pusher_hub_index_add(h, &c, users[1]), 0);
+    ck_assert_ptr_eq(pusher_hub_index_first(h, users[0]), &b);
+    pusher_hub_index_del(h, &b);
+    ck_assert_ptr_eq(pusher_hub_index_first(h, users[0]), &a);
+    pusher_hub_index_del(h, &a);
+    pusher_hub_index_del(h, &a); /* idempotent */
+    ck_assert_ptr_null(pusher_hub_index_first(h, users[0]));
+    ck_assert_uint_eq(pusher_hub_index_users(h), 1);
+
+    pusher_hub_close(h);
+    ck_assert_int_eq(pusher_frame_new(&f, "x", 1), 0);
+    ck_assert_int_eq(pusher_delivery_new(&d, f, 0, (const char(*)[PL_ID_LEN])users, 1), 0);
+    ck_assert_int_eq(pusher_hub_push(h, d), -ESHUTDOWN); /* d freed */
+    pusher_hub_free(h);
+}
+END_TEST
+
+static const char conv_ev[] =
+    "{\"v\":1,\"id\":\"00000000-0000-4000-8000-000000000001\",\"type\":\"conversation.created\","
+    "\"ts\":0,\"actor\":\"00000000-0000-4000-8000-000000000002\","
+    "\"conversation_id\":\"00000000-0000-4000-8000-000000000003\",\"data\":{\"kind\":\"group\","
+    "\"title\":null,\"members\":[{\"user_id\":\"00000000-0000-4000-8000-000000000002\","
+    "\"role\":\"owner\"}]}}";
+
+START_TEST(build_conversation_created)
+{
+    pusher_members *m = NULL;
+    char *json = NULL, err[128];
+    size_t len = 0;
+    pl_event ev;
+
+    ck_assert_int_eq(pl_event_parse(conv_ev, strlen(conv_ev), &ev, err, sizeof(err)), 0);
+    ck_assert_int_eq(pusher_build_conversation_created(&ev, "p0.o5", &json, &len, &m), 0);
+    ck_assert_str_eq(json,
+        "{\"type\":\"conversation.created\",\"position\":\"p0.o5\",\"conversation\":{"
+        "\"id\":\"00000000-0000-4000-8000-000000000003\",\"kind\":\"group\",\"title\":null,"
+        "\"created_by\":\"00000000-0000-4000-8000-000000000002\","
+        "\"created_at\":\"1970-01-01T00:00:00.000Z\",\"members\":[{\"user_id\":"
+        "\"00000000-0000-4000-8000-000000000002\",\"role\":\"owner\"}],\"position\":\"p0.o5\"}}");
+    ck_assert_uint_eq(m->n, 1);
+    free(json);
+    free(m);
+    pl_event_free(&ev);
+}
+END_TEST
+
+START_TEST(build_message_created_rejects_bad_data)
+{
+    static const char bad[] =
+        "{\"v\":1,\"id\":\"00000000-0000-4000-8000-000000000001\",\"type\":\"message.created\","
+        "\"ts\":0,\"actor\":\"00000000-0000-4000-8000-000000000002\","
+        "\"conversation_id\":\"00000000-0000-4000-8000-000000000003\",\"data\":{"
+        "\"message_id\":\"nope\",\"client_msg_id\":\"c\",\"text\":\"t\"}}";
+    char *json = NULL, err[128];
+    size_t len = 0;
+    pl_event ev;
+
+    ck_assert_int_eq(pl_event_parse(bad, strlen(bad), &ev, err, sizeof(err)), 0);
+    ck_assert_int_eq(pusher_build_message_created(&ev, "p0.o1", &json, &len), -EINVAL);
+    ck_assert_ptr_null(json);
+    pl_event_free(&ev);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pusher_logic");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, map_put_get_del_grow);
+    tcase_add_test(tc, dedup_forgets_oldest);
+    tcase_add_test(tc, members_cache_clears_when_full);
+    tcase_add_test(tc, hub_queue_and_index);
+    tcase_add_test(tc, build_conversation_created);
+    tcase_add_test(tc, build_message_created_rejects_bad_data);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
