@@ -3,6 +3,7 @@
 #include "pl_cfg.h"
 #include "pl_log.h"
 #include "pl_metrics.h"
+#include "pl_svc.h"
 #include "pl_token.h"
 #include "pusher_feed.h"
 #include "pusher_hub.h"
@@ -10,6 +11,7 @@
 #include "pusher_ws.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +19,6 @@
 
 #define HUB_MAX_QUEUE 8192
 #define EXIT_CONFIG 2
-
-typedef struct cfg {
-    const char *addr, *brokers, *topic, *pg_dsn, *key_file, *origins, *instance;
-    long long port;
-    pl_log_level level;
-} cfg;
 
 typedef struct app {
     pl_metrics *metrics;
@@ -33,36 +29,6 @@ typedef struct app {
 
 static pusher_ws *signal_ws; /* set once before signals are installed */
 
-static int cfg_load(cfg *c)
-{
-    c->addr = pl_cfg_str("PARLEY_HTTP_ADDR", "127.0.0.1");
-    c->brokers = pl_cfg_str("PARLEY_KAFKA_BROKERS", "127.0.0.1:9092");
-    c->topic = pl_cfg_str("PARLEY_EVENTS_TOPIC", "parley.events");
-    c->pg_dsn = pl_cfg_str("PARLEY_PG_DSN", "host=127.0.0.1 port=5433 dbname=parley user=parley");
-    c->key_file = pl_cfg_str("PARLEY_AUTH_PUBLIC_KEY_FILE", NULL);
-    c->origins = pl_cfg_str("PARLEY_WS_ALLOWED_ORIGINS",
-                            "http://127.0.0.1:8080,http://localhost:8080");
-    c->instance = pl_cfg_str("PARLEY_INSTANCE", "pusher");
-    if (pl_cfg_int("PARLEY_HTTP_PORT", 8084, 1, 65535, &c->port)) {
-        fprintf(stderr, "parley-pusher: PARLEY_HTTP_PORT must be an integer in 1..65535\n");
-        return -EINVAL;
-    }
-    if (pl_log_level_parse(pl_cfg_str("PARLEY_LOG_LEVEL", "info"), &c->level)) {
-        fprintf(stderr, "parley-pusher: PARLEY_LOG_LEVEL must be debug|info|warn|error\n");
-        return -EINVAL;
-    }
-    if (!c->key_file || !*c->key_file) {
-        fprintf(stderr, "parley-pusher: PARLEY_AUTH_PUBLIC_KEY_FILE is required\n");
-        return -EINVAL;
-    }
-    if (!*c->addr || !*c->brokers || !*c->topic || !*c->instance) {
-        fprintf(stderr, "parley-pusher: PARLEY_HTTP_ADDR, PARLEY_KAFKA_BROKERS, "
-                        "PARLEY_EVENTS_TOPIC and PARLEY_INSTANCE must not be empty\n");
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -70,10 +36,17 @@ static void on_signal(int sig)
         pusher_ws_stop(signal_ws);
 }
 
+/* pl_svc_init blocked these for sigwait-style services; lws sleeps in
+ * poll(), so here a handler wakes it instead. */
 static void install_signals(void)
 {
     struct sigaction sa;
+    sigset_t set;
 
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -140,10 +113,10 @@ static int declare_metrics(pl_metrics *m)
     return r;
 }
 
-static int start_feed(app *a, const cfg *c)
+static int start_feed(app *a, const pl_svc_common *c)
 {
-    pusher_feed_cfg fc = {.brokers = c->brokers, .topic = c->topic, .pg_dsn = c->pg_dsn,
-                          .instance = c->instance};
+    pusher_feed_cfg fc = {.brokers = c->kafka_brokers, .topic = c->events_topic,
+                          .pg_dsn = c->pg_dsn, .instance = c->instance};
     char err[512], q[560];
     int r;
 
@@ -156,10 +129,12 @@ static int start_feed(app *a, const cfg *c)
     return r ? 1 : 0;
 }
 
-static int start_ws(app *a, const cfg *c, const unsigned char *pk)
+static int start_ws(app *a, const pl_svc_common *c)
 {
-    pusher_ws_cfg wc = {.addr = c->addr, .port = (int)c->port, .origins = c->origins,
-                        .public_key = pk, .hub = a->hub, .metrics = a->metrics,
+    const char *origins = pl_cfg_str("PARLEY_WS_ALLOWED_ORIGINS",
+                                     "http://127.0.0.1:8080,http://localhost:8080");
+    pusher_ws_cfg wc = {.addr = c->http_addr, .port = (int)c->http_port, .origins = origins,
+                        .public_key = c->pubkey, .hub = a->hub, .metrics = a->metrics,
                         .ready = feed_ready, .ready_arg = a->feed};
     int r = pusher_ws_new(&a->ws, &wc);
 
@@ -169,10 +144,10 @@ static int start_ws(app *a, const cfg *c, const unsigned char *pk)
         return EXIT_CONFIG;
     }
     if (r) {
-        pl_error("listen_failed", "addr=%s port=%lld", c->addr, c->port);
+        pl_error("listen_failed", "addr=%s port=%lld", c->http_addr, c->http_port);
         return 1;
     }
-    pl_info("listen", "addr=%s port=%lld path=/api/v1/ws", c->addr, c->port);
+    pl_info("listen", "addr=%s port=%lld path=/api/v1/ws", c->http_addr, c->http_port);
     return 0;
 }
 
@@ -196,31 +171,21 @@ static void teardown(app *a)
 
 int main(void)
 {
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    pl_svc_common c;
     app a = {0};
-    cfg c;
     int r, code = 1;
 
-    if (cfg_load(&c))
+    if (pl_svc_init(&c, "pusher", 8084, 1) != 0)
         return EXIT_CONFIG;
-    pl_log_init("pusher", c.instance, c.level);
-    if (sodium_init() < 0)
-        return 1;
-    r = pl_token_load_public(c.key_file, pk);
-    if (r) {
-        pl_error("config_error", "setting=PARLEY_AUTH_PUBLIC_KEY_FILE path=%s err=%s",
-                 c.key_file, r == -EINVAL ? "not_a_public_key" : strerror(-r));
-        return EXIT_CONFIG;
-    }
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
-    pl_info("start", "addr=%s port=%lld brokers=%s topic=%s", c.addr, c.port, c.brokers,
-            c.topic);
+    pl_info("start", "addr=%s port=%lld brokers=%s topic=%s", c.http_addr, c.http_port,
+            c.kafka_brokers, c.events_topic);
     if (pl_metrics_new(&a.metrics) || declare_metrics(a.metrics) ||
         pusher_hub_new(&a.hub, HUB_MAX_QUEUE, wake_ws, &a))
         goto out;
     code = start_feed(&a, &c);
     if (!code)
-        code = start_ws(&a, &c, pk);
+        code = start_ws(&a, &c);
     if (code)
         goto out;
     signal_ws = a.ws;
