@@ -37,6 +37,7 @@ int command_rate_ok(command *cmd, pl_http_req *req)
 {
     if (pl_rate_take(cmd->rate, pl_http_claims(req)->sub, pl_time_mono_ms()))
         return 1;
+    pl_http_set_header(req, "Retry-After", "1");
     pl_http_reply_error(req, 429, "rate_limited", "too many requests; slow down");
     return 0;
 }

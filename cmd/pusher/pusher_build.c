@@ -18,7 +18,8 @@ static int str_ok(const char *s, size_t max)
 
 static int role_ok(const char *r)
 {
-    return r && (strcmp(r, "owner") == 0 || strcmp(r, "member") == 0);
+    return r && (strcmp(r, "owner") == 0 || strcmp(r, "admin") == 0 ||
+                 strcmp(r, "member") == 0);
 }
 
 /* Checks data.members and copies the user ids out. */
@@ -137,6 +138,35 @@ int pusher_build_message_created(const pl_event *ev, const char *pos, char **jso
     pl_jw_kstr(&w, "created_at", iso);
     pl_jw_kstr(&w, "position", pos);
     pl_jw_end_obj(&w);
+    pl_jw_end_obj(&w);
+    return pl_jw_finish(&w, json, len);
+}
+
+int pusher_build_generic(const pl_event *ev, const char *pos, char **json, size_t *len)
+{
+    char iso[PL_TIME_ISO_LEN];
+    yajl_val d = ev->data;
+    pl_jw w;
+    int r = pl_jw_init(&w);
+
+    if (r)
+        return r;
+    pl_time_iso(iso, ev->ts_ms);
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "type", ev->type);
+    pl_jw_kstr(&w, "conversation_id", ev->conversation_id);
+    pl_jw_kstr(&w, "position", pos);
+    pl_jw_kstr(&w, "actor_id", ev->actor);
+    pl_jw_kstr(&w, "at", iso);
+    for (size_t i = 0; i < d->u.object.len; i++) {
+        const char *k = d->u.object.keys[i];
+        /* The envelope's keys win; data cannot forge them. */
+        if (!strcmp(k, "type") || !strcmp(k, "conversation_id") || !strcmp(k, "position") ||
+            !strcmp(k, "actor_id") || !strcmp(k, "at"))
+            continue;
+        pl_jw_key(&w, k);
+        pl_jw_value(&w, d->u.object.values[i]);
+    }
     pl_jw_end_obj(&w);
     return pl_jw_finish(&w, json, len);
 }

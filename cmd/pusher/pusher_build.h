@@ -19,6 +19,11 @@ int pusher_build_conversation_created(const pl_event *ev, const char *pos, char 
 int pusher_build_message_created(const pl_event *ev, const char *pos, char **json,
                                  size_t *len);
 
+/* Any other conversation event: {"type","conversation_id","position",
+ * "actor_id","at", ...the event's data fields}. The event's data is
+ * designed to be the frame, so new types need no code here. */
+int pusher_build_generic(const pl_event *ev, const char *pos, char **json, size_t *len);
+
 int pusher_build_ready(const char *user_id, const char *session_id, char **json,
                        size_t *len);
 /* {"type":"pong"} and the like: a frame that is just a type. */

@@ -299,12 +299,15 @@ static int feed_conversation_created(pusher_feed *f, const pl_event *ev, const c
     return r;
 }
 
-static int feed_message_created(pusher_feed *f, const pl_event *ev, const char *pos)
+/* Delivers an event to the conversation's current members. */
+static int feed_to_members(pusher_feed *f, const pl_event *ev, const char *pos)
 {
     const pusher_members *to = NULL;
     char *json = NULL;
     size_t len = 0;
-    int r = pusher_build_message_created(ev, pos, &json, &len);
+    int r = strcmp(ev->type, "message.created") == 0
+                ? pusher_build_message_created(ev, pos, &json, &len)
+                : pusher_build_generic(ev, pos, &json, &len);
 
     if (r)
         return r;
@@ -351,12 +354,8 @@ static void feed_event(pusher_feed *f, const rd_kafka_message_t *m)
     }
     if (strcmp(ev.type, "conversation.created") == 0)
         r = feed_conversation_created(f, &ev, pos);
-    else if (strcmp(ev.type, "message.created") == 0)
-        r = feed_message_created(f, &ev, pos);
-    else {
-        feed_reject(f, "unknown_type");
-        goto out;
-    }
+    else
+        r = feed_to_members(f, &ev, pos);
     if (r == -EINVAL) {
         pl_warn("event_rejected", "event_id=%s position=%s reason=bad_data", ev.id, pos);
         feed_reject(f, "invalid");

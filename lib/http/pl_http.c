@@ -36,6 +36,8 @@ struct pl_http_req {
     int status;
     char *reply;
     const char *content_type;
+    size_t nheaders;
+    char headers[PL_HTTP_MAX_HEADERS][2][128];
 };
 
 static const char *route_label(const pl_http_req *req)
@@ -150,6 +152,23 @@ void pl_http_reply_internal(pl_http_req *req, int r)
     pl_http_reply_error(req, 500, "internal", "internal error");
 }
 
+int pl_http_set_header(pl_http_req *req, const char *name, const char *value)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&req->lock);
+    if (req->have_reply || req->nheaders == PL_HTTP_MAX_HEADERS ||
+        strlen(name) >= sizeof(req->headers[0][0]) || strlen(value) >= sizeof(req->headers[0][1]))
+        r = -E2BIG;
+    else {
+        snprintf(req->headers[req->nheaders][0], sizeof(req->headers[0][0]), "%s", name);
+        snprintf(req->headers[req->nheaders][1], sizeof(req->headers[0][1]), "%s", value);
+        req->nheaders++;
+    }
+    pthread_mutex_unlock(&req->lock);
+    return r;
+}
+
 void pl_http_suspend(pl_http_req *req)
 {
     req->async = 1; /* the connection is suspended once the handler returns */
@@ -168,6 +187,8 @@ static enum MHD_Result queue_reply(pl_http_req *req)
     if (req->reply)
         MHD_add_response_header(resp, "Content-Type", req->content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->headers[i][0], req->headers[i][1]);
     ret = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     return ret;

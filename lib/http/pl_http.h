@@ -15,6 +15,8 @@
 #include "pl_metrics.h"
 #include "pl_token.h"
 
+#define PL_HTTP_MAX_HEADERS 4
+
 typedef struct pl_http_req pl_http_req;
 typedef struct pl_http_server pl_http_server;
 
@@ -69,5 +71,8 @@ void pl_http_reply_error(pl_http_req *req, int status, const char *code,
 /* Replies 500 when r is -ENOMEM or another internal error. */
 void pl_http_reply_internal(pl_http_req *req, int r);
 void pl_http_suspend(pl_http_req *req);
+/* Adds a response header (at most PL_HTTP_MAX_HEADERS, 127 bytes each);
+ * call before the reply. -E2BIG when it does not fit. */
+int pl_http_set_header(pl_http_req *req, const char *name, const char *value);
 
 #endif

@@ -1,0 +1,28 @@
+/* projector_events: what each event handler gets, and the handlers.
+ * Handlers run inside the batch transaction, behind a savepoint; they
+ * return 0, -EINVAL for a bad event (skipped) or -EIO (batch retried).
+ * Every statement must be idempotent: replays and redeliveries happen. */
+#ifndef PROJECTOR_EVENTS_H
+#define PROJECTOR_EVENTS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "pl_event.h"
+
+typedef struct apply_ctx {
+    PGconn *pg;
+    const pl_event *ev;
+    char ts[24], partition[16], offset[24]; /* SQL parameters, as text */
+    char *err;
+    size_t errlen;
+} apply_ctx;
+
+/* Maps a statement's outcome: constraint or data errors mean a bad event
+ * (-EINVAL), anything else a failure worth a retry (-EIO). Frees res. */
+int apply_result(apply_ctx *a, PGresult *res, int r);
+
+int apply_conversation_created(apply_ctx *a);
+int apply_message_created(apply_ctx *a);
+
+#endif

@@ -1,0 +1,71 @@
+/* Conversation objects as every API shows them. */
+#include "pl_history.h"
+#include "pl_history_internal.h"
+#include "pl_num.h"
+#include "pl_pg.h"
+#include "pl_pos.h"
+#include "pl_time.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int members_write(PGconn *c, const char *id, pl_jw *w)
+{
+    PGresult *res = NULL;
+    int r = pl_pg_exec(c, &res, NULL, 0,
+                       "SELECT user_id, role FROM history.members"
+                       " WHERE conversation_id=$1 ORDER BY joined_at, user_id",
+                       1, &id);
+    if (r == 0) {
+        pl_jw_key(w, "members");
+        pl_jw_arr(w);
+        for (int i = 0; i < PQntuples(res); i++) {
+            pl_jw_obj(w);
+            pl_jw_kstr(w, "user_id", PQgetvalue(res, i, 0));
+            pl_jw_kstr(w, "role", PQgetvalue(res, i, 1));
+            pl_jw_end_obj(w);
+        }
+        pl_jw_end_arr(w);
+    }
+    PQclear(res);
+    return r;
+}
+
+int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
+{
+    PGresult *res = NULL;
+    int r = pl_pg_exec(c, &res, NULL, 0,
+                       "SELECT c.id, c.kind, c.title, c.created_by,"
+                       " (extract(epoch from c.created_at)*1000)::bigint,"
+                       " c.partition, c.\"offset\","
+                       " (extract(epoch from c.last_activity_at)*1000)::bigint, "
+                       PL_HISTORY_MESSAGE_COLS
+                       " FROM history.conversations c"
+                       " LEFT JOIN history.messages m ON m.id = c.last_message_id"
+                       " WHERE c.id=$1",
+                       1, &id);
+    if (r)
+        goto out;
+    if (PQntuples(res) == 0) {
+        r = -ENOENT;
+        goto out;
+    }
+    pl_jw_obj(w);
+    pl_jw_kstr(w, "id", PQgetvalue(res, 0, 0));
+    pl_jw_kstr(w, "kind", PQgetvalue(res, 0, 1));
+    pl_jw_kstr(w, "title", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
+    pl_jw_kstr(w, "created_by", PQgetvalue(res, 0, 3));
+    pl_history_time_write(w, "created_at", res, 0, 4);
+    pl_history_pos_write(w, res, 0, 5);
+    pl_history_time_write(w, "last_activity_at", res, 0, 7);
+    r = members_write(c, id, w);
+    pl_jw_key(w, "last_message");
+    if (PQgetisnull(res, 0, 8))
+        pl_jw_null(w);
+    else
+        pl_history_message_write(w, res, 0, 8);
+    pl_jw_end_obj(w);
+out:
+    PQclear(res);
+    return r;
+}
