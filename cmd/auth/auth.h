@@ -7,8 +7,12 @@
 #include <sodium.h>
 
 #include "auth_password.h"
+#include "pl_kafka.h"
 #include "pl_metrics.h"
 #include "pl_pg.h"
+#include "pl_rate.h"
+
+typedef struct auth_presence auth_presence;
 
 typedef struct auth_ctx {
     pl_pg_pool *pool;     /* owned by main() */
@@ -18,6 +22,12 @@ typedef struct auth_ctx {
     unsigned char sk[crypto_sign_SECRETKEYBYTES]; /* signs access tokens */
     unsigned char pk[crypto_sign_PUBLICKEYBYTES]; /* verifies PL_HTTP_AUTH */
     char dummy_hash[AUTH_HASH_LEN];               /* see auth_password_dummy */
+    pl_kafka_producer *producer; /* session.revoked; owned by main() */
+    const char *sessions_topic;
+    pl_rate *login_account;      /* login attempts per username */
+    pl_rate *login_ip;           /* login and register attempts per client IP */
+    long long retry_account_s, retry_ip_s; /* Retry-After for each */
+    auth_presence *presence;     /* NULL: everyone reads offline */
 } auth_ctx;
 
 #endif

@@ -151,6 +151,35 @@ int auth_input_like_prefix(const char *q, char out[AUTH_LIKE_MAX + 1], const cha
     return 0;
 }
 
+int auth_input_display_prefix(const char *q, char out[AUTH_DISPLAY_LIKE_MAX + 1],
+                              const char **why)
+{
+    size_t n = q ? strnlen(q, AUTH_DISPLAY_MAX_BYTES + 1) : 0, o = 0, chars = 0;
+    uint32_t cp;
+
+    if (n == 0)
+        return fail(why, "query must not be empty");
+    if (n > AUTH_DISPLAY_MAX_BYTES)
+        return fail(why, "query must be at most 64 characters");
+    /* The query string is not checked by anyone before us, and Postgres
+     * refuses invalid UTF-8 with an error rather than no match. */
+    for (size_t i = 0, l; i < n; i += l, chars++) {
+        l = utf8_next((const unsigned char *)q + i, n - i, &cp);
+        if (l == 0 || is_control(cp))
+            return fail(why, "query must be UTF-8 text without control characters");
+        if (chars == AUTH_DISPLAY_MAX_CHARS)
+            return fail(why, "query must be at most 64 characters");
+        for (size_t k = 0; k < l; k++) {
+            if (q[i + k] == '\\' || q[i + k] == '%' || q[i + k] == '_')
+                out[o++] = '\\';
+            out[o++] = q[i + k];
+        }
+    }
+    out[o++] = '%';
+    out[o] = '\0';
+    return 0;
+}
+
 void auth_input_user_agent(const char *in, char out[AUTH_USER_AGENT_MAX + 1])
 {
     size_t o = 0;

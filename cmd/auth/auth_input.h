@@ -30,6 +30,14 @@ int auth_input_password(const char *pw, const char **why);
  * lower-cased, '_' escaped, '%' appended. -EINVAL when empty, longer than
  * a username or outside the username alphabet (nothing could match). */
 int auth_input_like_prefix(const char *q, char out[AUTH_LIKE_MAX + 1], const char **why);
+/* Worst case of auth_input_display_prefix: 64 code points of 4 bytes,
+ * every byte escaped, plus '%'. */
+#define AUTH_DISPLAY_LIKE_MAX (AUTH_DISPLAY_MAX_BYTES * 2 + 1)
+/* Turns a display-name prefix into a LIKE pattern (escape '\'): 1-64
+ * code points of UTF-8 without control characters, '\', '%' and '_'
+ * escaped, '%' appended. Case is left alone: SQL lower()s both sides. */
+int auth_input_display_prefix(const char *q, char out[AUTH_DISPLAY_LIKE_MAX + 1],
+                              const char **why);
 /* Copies at most AUTH_USER_AGENT_MAX bytes of printable ASCII; anything
  * else becomes '?', since Postgres rejects invalid UTF-8 and the header is
  * attacker-controlled. NULL in gives "". Never fails. */

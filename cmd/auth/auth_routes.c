@@ -1,7 +1,10 @@
 #include "auth_routes.h"
 #include "auth.h"
+#include "auth_events.h"
 #include "auth_input.h"
+#include "auth_limit.h"
 #include "auth_password.h"
+#include "auth_profile.h"
 #include "auth_refresh.h"
 #include "auth_store.h"
 #include "pl_log.h"
@@ -12,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SEARCH_DEFAULT 20
-#define SEARCH_MAX 50
 
 int auth_routes_metrics(pl_metrics *m)
 {
@@ -129,7 +129,7 @@ static void h_register(pl_http_req *req, void *arg)
     auth_user u;
     int r;
 
-    if (pl_http_body_json(req, &body) != 0)
+    if (!auth_limit_ok(req, ctx, NULL) || pl_http_body_json(req, &body) != 0)
         return;
     pw = pl_json_str(body, "password");
     if (auth_input_username(pl_json_str(body, "username"), u.username, &why) ||
@@ -232,6 +232,10 @@ static void h_login(pl_http_req *req, void *arg)
         pl_http_reply_error(req, 400, "bad_request", "username and password are required");
         goto out;
     }
+    /* Before the hash: refused attempts must not cost argon2 time. */
+    if (!auth_limit_ok(req, ctx,
+                       auth_input_username(name, u.username, NULL) == 0 ? u.username : NULL))
+        goto out;
     r = login_check(ctx, name, pw, &u, &reason);
     if (r == -EACCES) {
         count(ctx, "auth_logins_total", "fail");
@@ -300,6 +304,8 @@ static void h_refresh(pl_http_req *req, void *arg)
         count(ctx, "auth_refresh_total", "error");
         reply_store_error(req, r);
     } else if (res != AUTH_ROTATE_OK) {
+        if (res == AUTH_ROTATE_REUSED)
+            auth_events_session_revoked(ctx, u.id, sid);
         refresh_refused(req, ctx, res, sid);
     } else {
         count(ctx, "auth_refresh_total", "ok");
@@ -324,55 +330,8 @@ static void h_logout(pl_http_req *req, void *arg)
         return;
     }
     pl_info("logout", "user=%s session=%s", c->sub, c->sid);
+    auth_events_session_revoked(ctx, c->sub, c->sid);
     pl_http_reply(req, 204, NULL);
-}
-
-static void h_users_search(pl_http_req *req, void *arg)
-{
-    auth_ctx *ctx = arg;
-    char pattern[AUTH_LIKE_MAX + 1];
-    const char *why = NULL, *ls = pl_http_query(req, "limit");
-    long long limit = SEARCH_DEFAULT;
-    auth_user *users = NULL;
-    int n = 0, r;
-
-    if (auth_input_like_prefix(pl_http_query(req, "query"), pattern, &why) != 0) {
-        pl_http_reply_error(req, 400, "bad_request", why);
-        return;
-    }
-    if (ls && pl_num_parse_ll(ls, 1, SEARCH_MAX, &limit) != 0) {
-        pl_http_reply_error(req, 400, "bad_request", "limit must be an integer from 1 to 50");
-        return;
-    }
-    users = calloc((size_t)limit, sizeof(*users));
-    if (!users) {
-        pl_http_reply_internal(req, -ENOMEM);
-        return;
-    }
-    r = auth_store_users_search(ctx->pool, pattern, (int)limit, users, &n);
-    if (r)
-        reply_store_error(req, r);
-    else
-        reply_users(req, 200, "users", users, n, 1);
-    free(users);
-}
-
-static void h_user_get(pl_http_req *req, void *arg)
-{
-    auth_ctx *ctx = arg;
-    const char *id = pl_http_param(req, "id");
-    auth_user u;
-    int r = -ENOENT;
-
-    /* Not a UUID cannot name a user: 404 without asking Postgres. */
-    if (pl_id_valid(id))
-        r = auth_store_user_by_id(ctx->pool, id, &u);
-    if (r == -ENOENT)
-        pl_http_reply_error(req, 404, "not_found", "no such user");
-    else if (r)
-        reply_store_error(req, r);
-    else
-        reply_users(req, 200, "user", &u, 1, 0);
 }
 
 const pl_http_route auth_routes[] = {
@@ -380,8 +339,13 @@ const pl_http_route auth_routes[] = {
     {"POST", "/api/v1/auth/login", h_login, PL_HTTP_PUBLIC},
     {"POST", "/api/v1/auth/refresh", h_refresh, PL_HTTP_PUBLIC},
     {"POST", "/api/v1/auth/logout", h_logout, PL_HTTP_AUTH},
-    {"GET", "/api/v1/users", h_users_search, PL_HTTP_AUTH},
-    {"GET", "/api/v1/users/{id}", h_user_get, PL_HTTP_AUTH},
+    {"POST", "/api/v1/auth/password", auth_h_password, PL_HTTP_AUTH},
+    {"GET", "/api/v1/auth/sessions", auth_h_sessions_list, PL_HTTP_AUTH},
+    {"DELETE", "/api/v1/auth/sessions/{id}", auth_h_session_delete, PL_HTTP_AUTH},
+    {"GET", "/api/v1/users", auth_h_users_search, PL_HTTP_AUTH},
+    {"GET", "/api/v1/users/me", auth_h_me_get, PL_HTTP_AUTH},
+    {"PATCH", "/api/v1/users/me", auth_h_me_patch, PL_HTTP_AUTH},
+    {"GET", "/api/v1/users/{id}", auth_h_user_get, PL_HTTP_AUTH},
 };
 
 const size_t auth_routes_count = sizeof(auth_routes) / sizeof(auth_routes[0]);

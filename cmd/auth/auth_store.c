@@ -237,12 +237,12 @@ int auth_store_refresh_rotate(pl_pg_pool *p, const char *old_hash, const char *n
         goto out;
     snprintf(sid, PL_ID_LEN, "%s", PQgetvalue(row, 0, 0));
     sp = sid;
+    user_from_row(row, 0, 4, user);
     if (*res == AUTH_ROTATE_REUSED) {
         /* The family dies: whoever holds the newer token is cut off too. */
         r = exec(c, NULL, "UPDATE auth.sessions SET revoked_at = now()"
                           " WHERE id = $1 AND revoked_at IS NULL", 1, &sp);
     } else if (*res == AUTH_ROTATE_OK) {
-        user_from_row(row, 0, 4, user);
         r = rotate_apply(c, old_hash, new_hash, sid, ttl_s);
     }
     if (!r && (*res == AUTH_ROTATE_REUSED || *res == AUTH_ROTATE_OK))
@@ -252,6 +252,174 @@ out:
     if (PQtransactionStatus(c) != PQTRANS_IDLE)
         exec(c, NULL, "ROLLBACK", 0, NULL);
     PQclear(row);
+    pl_pg_release(p, c);
+    return r;
+}
+
+#define PROFILE_COLS USER_COLS ", u.bio, coalesce(u.avatar_id::text, ''),"             \
+                     " coalesce((extract(epoch FROM u.last_seen_at) * 1000)::bigint, 0)"
+
+int auth_store_profile_get(pl_pg_pool *p, const char *id, auth_profile *out)
+{
+    PGresult *res = NULL;
+    long long ms = 0;
+    int r = query(p, &res, "SELECT " PROFILE_COLS " FROM auth.users u WHERE u.id = $1", 1,
+                  &id);
+
+    if (r)
+        goto out;
+    if (PQntuples(res) == 0) {
+        r = -ENOENT;
+        goto out;
+    }
+    user_from_row(res, 0, 0, &out->u);
+    snprintf(out->bio, sizeof(out->bio), "%s", PQgetvalue(res, 0, 4));
+    snprintf(out->avatar_id, sizeof(out->avatar_id), "%s", PQgetvalue(res, 0, 5));
+    pl_num_parse_ll(PQgetvalue(res, 0, 6), 0, LLONG_MAX, &ms);
+    out->last_seen_ms = ms;
+out:
+    PQclear(res);
+    return r;
+}
+
+int auth_store_profile_update(pl_pg_pool *p, const char *id, const char *display_name,
+                              const char *bio, const char *avatar_id)
+{
+    const char *params[4] = {id, display_name, bio, avatar_id};
+    PGresult *res = NULL;
+    int r;
+
+    /* NULL parameters keep the column; '' clears the avatar. */
+    r = query(p, &res,
+              "UPDATE auth.users SET display_name = coalesce($2, display_name),"
+              " bio = coalesce($3, bio),"
+              " avatar_id = CASE WHEN $4::text IS NULL THEN avatar_id"
+              " WHEN $4::text = '' THEN NULL ELSE $4::uuid END"
+              " WHERE id = $1 RETURNING id",
+              4, params);
+    if (!r && PQntuples(res) == 0)
+        r = -ENOENT;
+    PQclear(res);
+    return r;
+}
+
+int auth_store_users_search2(pl_pg_pool *p, const char *name_pattern,
+                             const char *display_pattern, int max, auth_user *out, int *n)
+{
+    char limit[16];
+    const char *params[3] = {name_pattern, display_pattern, limit};
+    PGresult *res = NULL;
+    int r, rows;
+
+    snprintf(limit, sizeof(limit), "%d", max);
+    /* Two prefix conditions, each backed by its own index (BitmapOr). */
+    r = query(p, &res,
+              "SELECT " USER_COLS " FROM auth.users u"
+              " WHERE ($1::text IS NOT NULL AND u.username LIKE $1)"
+              " OR lower(u.display_name COLLATE \"und-x-icu\")"
+              " LIKE lower($2 COLLATE \"und-x-icu\")"
+              " ORDER BY u.username LIMIT $3",
+              3, params);
+    if (r)
+        goto out;
+    rows = PQntuples(res);
+    for (int i = 0; i < rows && i < max; i++)
+        user_from_row(res, i, 0, &out[i]);
+    *n = rows < max ? rows : max;
+out:
+    PQclear(res);
+    return r;
+}
+
+int auth_store_last_seen(pl_pg_pool *p, const char *user_id, int64_t ms)
+{
+    char at[PL_TIME_ISO_LEN];
+    const char *params[2] = {user_id, at};
+
+    pl_time_iso(at, ms);
+    return query(p, NULL,
+                 "UPDATE auth.users SET last_seen_at = greatest(last_seen_at, $2::timestamptz)"
+                 " WHERE id = $1",
+                 2, params);
+}
+
+int auth_store_sessions_list(pl_pg_pool *p, const char *user_id, int max,
+                             auth_session *out, int *n)
+{
+    char limit[16];
+    const char *params[2] = {user_id, limit};
+    PGresult *res = NULL;
+    long long ms;
+    int r, rows;
+
+    snprintf(limit, sizeof(limit), "%d", max);
+    r = query(p, &res,
+              "SELECT id, user_agent, (extract(epoch FROM created_at) * 1000)::bigint,"
+              " (extract(epoch FROM last_used_at) * 1000)::bigint FROM auth.sessions"
+              " WHERE user_id = $1 AND revoked_at IS NULL"
+              " ORDER BY created_at DESC, id LIMIT $2",
+              2, params);
+    if (r)
+        goto out;
+    rows = PQntuples(res);
+    for (int i = 0; i < rows && i < max; i++) {
+        snprintf(out[i].id, sizeof(out[i].id), "%s", PQgetvalue(res, i, 0));
+        snprintf(out[i].user_agent, sizeof(out[i].user_agent), "%s", PQgetvalue(res, i, 1));
+        ms = 0;
+        pl_num_parse_ll(PQgetvalue(res, i, 2), LLONG_MIN, LLONG_MAX, &ms);
+        out[i].created_ms = ms;
+        ms = 0;
+        pl_num_parse_ll(PQgetvalue(res, i, 3), LLONG_MIN, LLONG_MAX, &ms);
+        out[i].last_used_ms = ms;
+    }
+    *n = rows < max ? rows : max;
+out:
+    PQclear(res);
+    return r;
+}
+
+int auth_store_session_revoke_own(pl_pg_pool *p, const char *sid, const char *user_id)
+{
+    const char *params[2] = {sid, user_id};
+    PGresult *res = NULL;
+    int r = query(p, &res,
+                  "UPDATE auth.sessions SET revoked_at = coalesce(revoked_at, now())"
+                  " WHERE id = $1 AND user_id = $2 RETURNING id",
+                  2, params);
+
+    if (!r && PQntuples(res) == 0)
+        r = -ENOENT;
+    PQclear(res);
+    return r;
+}
+
+int auth_store_password_change(pl_pg_pool *p, const char *user_id, const char *keep_sid,
+                               const char *hash, auth_revoked_fn fn, void *arg)
+{
+    const char *p_hash[2] = {user_id, hash}, *p_rev[2] = {user_id, keep_sid};
+    PGconn *c = pl_pg_acquire(p, STORE_WAIT_MS);
+    PGresult *res = NULL;
+    int r;
+
+    if (!c)
+        return -EAGAIN;
+    r = exec(c, NULL, "BEGIN", 0, NULL);
+    if (!r)
+        r = exec(c, NULL, "UPDATE auth.users SET password_hash = $2 WHERE id = $1", 2,
+                 p_hash);
+    if (!r)
+        r = exec(c, &res,
+                 "UPDATE auth.sessions SET revoked_at = now() WHERE user_id = $1"
+                 " AND id <> $2 AND revoked_at IS NULL RETURNING id",
+                 2, p_rev);
+    if (!r)
+        r = exec(c, NULL, "COMMIT", 0, NULL);
+    /* Published only once committed: a rolled-back change revoked nothing. */
+    for (int i = 0; !r && i < PQntuples(res); i++)
+        fn(arg, PQgetvalue(res, i, 0));
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        exec(c, NULL, "ROLLBACK", 0, NULL);
+    PQclear(res);
     pl_pg_release(p, c);
     return r;
 }

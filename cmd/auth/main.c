@@ -2,6 +2,7 @@
  * main() only wires things: configuration, keys, Postgres, the HTTP server
  * and signals. Exit codes: 0 clean stop, 1 runtime failure, 2 bad config. */
 #include "auth.h"
+#include "auth_limit.h"
 #include "auth_routes.h"
 #include "migrations.h"
 #include "pl_cfg.h"
@@ -76,6 +77,22 @@ static int ready(void *arg)
     return pl_pg_ping(ctx->pool);
 }
 
+/* The producer connects lazily: auth starts and serves while Kafka is
+ * down, and revocations are published once it is back (within the
+ * producer's message timeout). */
+static int producer_build(auth_ctx *ctx, const pl_svc_common *c)
+{
+    char err[512];
+    int r;
+
+    ctx->sessions_topic = pl_cfg_str("PARLEY_SESSIONS_TOPIC", "parley.sessions");
+    r = pl_kafka_producer_new(&ctx->producer, c->kafka_brokers, c->instance, err,
+                              sizeof(err));
+    if (r)
+        pl_error("kafka", "msg=\"%s\"", err);
+    return r;
+}
+
 /* Builds what the handlers share, beyond the keys. */
 static int ctx_build(auth_ctx *ctx, const pl_svc_common *c)
 {
@@ -96,6 +113,10 @@ static int ctx_build(auth_ctx *ctx, const pl_svc_common *c)
         r = pl_pg_pool_new(&ctx->pool, c->pg_dsn, (int)c->http_threads + 1);
     if (!r)
         r = auth_password_dummy(ctx->dummy_hash);
+    if (!r)
+        r = auth_limit_init(ctx);
+    if (!r)
+        r = producer_build(ctx, c);
     if (r)
         pl_error("init_failed", "errno=%d", -r);
     return r;
@@ -132,6 +153,8 @@ static int run(auth_ctx *ctx, const pl_svc_common *c)
         ;
     pl_http_quiesce(srv);
     pl_http_stop(srv); /* waits for the threads, so in-flight replies finish */
+    pl_kafka_producer_free(ctx->producer, 5000); /* revocations still queued */
+    ctx->producer = NULL;
     pl_info("stopped", "msg=\"clean\"");
     return 0;
 }
@@ -157,6 +180,8 @@ int main(int argc, char **argv)
     if (ctx_build(&ctx, &c) == 0 && run(&ctx, &c) == 0)
         rc = 0;
 out:
+    pl_kafka_producer_free(ctx.producer, 5000);
+    auth_limit_free(&ctx);
     pl_pg_pool_free(ctx.pool);
     pl_metrics_free(ctx.metrics);
     sodium_memzero(ctx.sk, sizeof(ctx.sk));

@@ -36,6 +36,18 @@ const char *const auth_migrations[] = {
     " used_at timestamptz)",
 
     "CREATE INDEX refresh_tokens_by_session ON auth.refresh_tokens (session_id)",
+
+    /* Profiles. avatar_id names an attachment; it is stored as given and
+     * resolved by whoever serves attachments. */
+    "ALTER TABLE auth.users ADD COLUMN bio text NOT NULL DEFAULT ''",
+    "ALTER TABLE auth.users ADD COLUMN avatar_id uuid",
+    /* When the user's last socket closed anywhere (see docs: presence). */
+    "ALTER TABLE auth.users ADD COLUMN last_seen_at timestamptz",
+    /* Display-name prefix search. The database's locale is C, whose
+     * lower() only knows ASCII, so case folding uses the ICU root locale;
+     * text_pattern_ops lets LIKE 'prefix%' use the btree. */
+    "CREATE INDEX users_display_prefix ON auth.users"
+    " (lower(display_name COLLATE \"und-x-icu\") text_pattern_ops)",
 };
 
 const int auth_migrations_count =

@@ -115,8 +115,11 @@ static int declare_metrics(pl_metrics *m)
 
 static int start_feed(app *a, const pl_svc_common *c)
 {
-    pusher_feed_cfg fc = {.brokers = c->kafka_brokers, .topic = c->events_topic,
-                          .pg_dsn = c->pg_dsn, .instance = c->instance};
+    pusher_feed_cfg fc = {
+        .brokers = c->kafka_brokers, .topic = c->events_topic,
+        .sessions_topic = pl_cfg_str("PARLEY_SESSIONS_TOPIC", "parley.sessions"),
+        .ephemeral_topic = pl_cfg_str("PARLEY_EPHEMERAL_TOPIC", "parley.ephemeral"),
+        .pg_dsn = c->pg_dsn, .instance = c->instance};
     char err[512], q[560];
     int r;
 

@@ -16,7 +16,9 @@ typedef struct pusher_feed pusher_feed;
 
 typedef struct pusher_feed_cfg {
     const char *brokers;
-    const char *topic;
+    const char *topic;           /* conversation events */
+    const char *sessions_topic;  /* session.revoked */
+    const char *ephemeral_topic; /* typing: never stored anywhere */
     const char *pg_dsn;
     const char *instance; /* Kafka client.id */
 } pusher_feed_cfg;

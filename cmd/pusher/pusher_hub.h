@@ -25,6 +25,9 @@ typedef struct pusher_delivery {
     int64_t ts_ms;             /* event time, for the delivery histogram */
     size_t nusers;
     char (*users)[PL_ID_LEN];  /* owned */
+    /* Nonzero: a revocation. Only users[0]'s sockets authenticated with
+     * this session id get the frame, and are then closed with 4401. */
+    char close_sid[PL_ID_LEN];
 } pusher_delivery;
 
 /* Takes ownership of frame (unref'd on error) and copies users. */

@@ -5,6 +5,7 @@
 #include "pl_time.h"
 #include "pl_token.h"
 #include "pusher_build.h"
+#include "pusher_map.h"
 #include "pusher_util.h"
 
 #include <errno.h>
@@ -22,6 +23,9 @@
 #define WS_DRAIN_BATCH 1024      /* deliveries per wakeup, so sockets get turns */
 #define WS_MAX_ORIGINS 32
 #define WS_CLOSE_UNAUTHORIZED 4401
+/* Revoked session ids remembered, so their still-valid access tokens
+ * cannot open new sockets here (FIFO; an access token lives 15 min). */
+#define WS_REVOKED_MAX 16384
 
 typedef struct ws_session {
     pusher_hub_node node;             /* in the hub index once authenticated */
@@ -34,6 +38,7 @@ typedef struct ws_session {
     char sid[PL_ID_LEN];
     int is_ws, authed;
     int close_code;                   /* nonzero: close on next writeable */
+    int close_flush;                  /* ...once the queued frames are out */
     const char *close_reason;
     pusher_frame *http_body;          /* pending HTTP response body */
 } ws_session;
@@ -50,6 +55,9 @@ struct pusher_ws {
     size_t norigins;
     ws_session *sessions;
     long open;
+    pusher_map *revoked;              /* sid -> non-NULL, lws thread */
+    char (*revoked_ring)[PL_ID_LEN];  /* insertion order, for eviction */
+    size_t revoked_next;
     volatile sig_atomic_t stop_requested;
     int draining, done;
     lws_sorted_usec_list_t drain_sul;
@@ -199,6 +207,8 @@ static int ws_auth(ws_session *s, yajl_val t)
         why = "malformed";
     else if ((r = pl_token_verify(s->srv->pk, tok, pl_time_real_ms() / 1000, &c)) != 0)
         why = ws_token_error(r);
+    if (!why && pusher_map_get(s->srv->revoked, c.sid))
+        why = "revoked";
     if (why)
         return ws_auth_failed(s, why);
     r = pusher_hub_index_add(s->srv->hub, &s->node, c.sub);
@@ -275,7 +285,7 @@ static int ws_writeable(ws_session *s)
     size_t len;
     int n;
 
-    if (s->close_code)
+    if (s->close_code && (!s->close_flush || !s->qlen))
         return ws_close(s, s->close_code, s->close_reason);
     if (!s->qlen)
         return 0;
@@ -288,7 +298,7 @@ static int ws_writeable(ws_session *s)
     if (n < (int)len)
         return -1;
     pl_metrics_add(s->srv->metrics, "pusher_frames_sent_total", "", 1);
-    if (s->qlen)
+    if (s->qlen || s->close_code) /* a pending close goes out next */
         lws_callback_on_writable(s->wsi);
     return 0;
 }
@@ -445,9 +455,53 @@ static int ws_filter(struct lws *wsi, pusher_ws *srv)
     return 1;
 }
 
+/* A revoked session: its sockets get the session.revoked frame, then 4401
+ * once that frame is written (or after WS_DRAIN_S for a peer that does
+ * not read). Other sessions of the same user stay open. */
+static void ws_revoke(pusher_ws *srv, pusher_delivery *d)
+{
+    pusher_hub_node *n = d->nusers ? pusher_hub_index_first(srv->hub, d->users[0]) : NULL;
+
+    for (; n; n = n->next) {
+        ws_session *s = (ws_session *)((char *)n - offsetof(ws_session, node));
+        if (strcmp(s->sid, d->close_sid) != 0 || s->close_code)
+            continue;
+        pl_info("session_closed", "user_id=%s session_id=%s reason=revoked", n->user_id,
+                s->sid);
+        ws_enqueue(s, pusher_frame_ref(d->frame));
+        s->close_code = WS_CLOSE_UNAUTHORIZED;
+        s->close_reason = "session revoked";
+        s->close_flush = 1;
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, WS_DRAIN_S);
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
+/* Best effort: on -ENOMEM the sid is just not remembered. */
+static void ws_remember_revoked(pusher_ws *srv, const char *sid)
+{
+    char *slot = srv->revoked_ring[srv->revoked_next % WS_REVOKED_MAX];
+
+    if (pusher_map_get(srv->revoked, sid))
+        return;
+    if (slot[0])
+        pusher_map_del(srv->revoked, slot);
+    slot[0] = '\0';
+    if (pusher_map_put(srv->revoked, sid, srv, NULL) == 0) {
+        memcpy(slot, sid, PL_ID_LEN);
+        srv->revoked_next++;
+    }
+}
+
 static void ws_fan_out(pusher_ws *srv, pusher_delivery *d)
 {
     double age = (double)(pl_time_real_ms() - d->ts_ms) / 1000.0;
+
+    if (d->close_sid[0]) {
+        ws_remember_revoked(srv, d->close_sid);
+        ws_revoke(srv, d);
+        return;
+    }
 
     for (size_t i = 0; i < d->nusers; i++) {
         pusher_hub_node *n = pusher_hub_index_first(srv->hub, d->users[i]);
@@ -588,6 +642,11 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     if (!srv)
         return -ENOMEM;
     r = ws_parse_origins(srv, cfg->origins);
+    if (!r)
+        r = pusher_map_new(&srv->revoked);
+    srv->revoked_ring = calloc(WS_REVOKED_MAX, PL_ID_LEN);
+    if (!r && !srv->revoked_ring)
+        r = -ENOMEM;
     if (r)
         goto out;
     memcpy(srv->pk, cfg->public_key, sizeof(srv->pk));
@@ -644,5 +703,7 @@ void pusher_ws_free(pusher_ws *ws)
     if (ws->ctx)
         lws_context_destroy(ws->ctx);
     free(ws->origin_buf);
+    pusher_map_free(ws->revoked, NULL);
+    free(ws->revoked_ring);
     free(ws);
 }

@@ -5,6 +5,7 @@ set -eu
 . "$(dirname "$0")/env.sh"
 events=${PARLEY_EVENTS_TOPIC:-parley.events}
 sessions=${PARLEY_SESSIONS_TOPIC:-parley.sessions}
+ephemeral=${PARLEY_EPHEMERAL_TOPIC:-parley.ephemeral}
 parts=${PARLEY_PARTITIONS:-32}
 
 create() { # topic, then --config k=v pairs
@@ -21,3 +22,6 @@ create() { # topic, then --config k=v pairs
 create "$events" --config cleanup.policy=delete --config retention.ms=-1
 # Sessions are rebuildable: keep one week (7 * 24 * 3600 * 1000 ms).
 create "$sessions" --config cleanup.policy=delete --config retention.ms=604800000
+# Typing and other live-only signals (key = conversation id): read from the
+# end by pushers, never projected; a minute is plenty.
+create "$ephemeral" --config cleanup.policy=delete --config retention.ms=60000

@@ -70,6 +70,45 @@ const char *pl_http_body(pl_http_req *req, size_t *len)
 }
 
 const pl_token_claims *pl_http_claims(pl_http_req *req)
+/* The socket peer, or (only when that is the local nginx, 127.0.0.1) the
+ * last X-Forwarded-For hop, which nginx appends itself: earlier hops are
+ * whatever the client sent and cannot be trusted. */
+int pl_http_peer_ip(pl_http_req *req, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    const char *xff, *last;
+    size_t n;
+
+    if (!buf || len < INET6_ADDRSTRLEN)
+        return -EINVAL;
+    buf[0] = '\0';
+    if (!sa)
+        return -ENOENT;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+                  (socklen_t)len);
+    else
+        return -ENOENT;
+    xff = pl_http_header(req, "X-Forwarded-For");
+    if (strcmp(buf, "127.0.0.1") != 0 || !xff)
+        return 0;
+    last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ')
+        last++;
+    n = strcspn(last, " ");
+    /* Only a literal address: the key must not be arbitrary client text. */
+    if (n == 0 || n >= len || strspn(last, "0123456789abcdefABCDEF.:") < n)
+        return 0;
+    memcpy(buf, last, n);
+    buf[n] = '\0';
+    return 0;
+}
+
 {
     return &req->claims;
 }

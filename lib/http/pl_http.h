@@ -65,6 +65,10 @@ int pl_http_body_json(pl_http_req *req, yajl_val *out);
 
 /* body is a malloc'd JSON text the request takes over (NULL: no body). */
 void pl_http_reply(pl_http_req *req, int status, char *body);
+/* The client's address as text into buf (len >= 46): the socket peer, or,
+ * when the peer is 127.0.0.1 (the local nginx), the last hop of
+ * X-Forwarded-For. 0, -EINVAL (buf too small) or -ENOENT (unknown). */
+int pl_http_peer_ip(pl_http_req *req, char *buf, size_t len);
 void pl_http_reply_jw(pl_http_req *req, int status, pl_jw *w);
 void pl_http_reply_error(pl_http_req *req, int status, const char *code,
                          const char *message);
