@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pl_http_server {
     struct MHD_Daemon *daemon;
@@ -27,6 +28,8 @@ struct pl_http_req {
     int too_large;
     int handled;    /* the handler has run */
     int async;      /* the handler promised a later reply */
+    int streaming;  /* PL_HTTP_STREAM: stream holds the body's consumer */
+    pl_http_stream stream;
     double started; /* monotonic seconds */
 
     /* Guarded by lock: a reply may come from another thread. */
@@ -36,8 +39,12 @@ struct pl_http_req {
     int status;
     char *reply;
     const char *content_type;
+    int reply_fd; /* -1, or a file to send instead of reply */
+    uint64_t reply_fd_size;
+    char fd_type[128];
     size_t nheaders;
-    char headers[PL_HTTP_MAX_HEADERS][2][128];
+    char hname[PL_HTTP_MAX_HEADERS][128];
+    char *hvalue[PL_HTTP_MAX_HEADERS];
 };
 
 static const char *route_label(const pl_http_req *req)
@@ -63,13 +70,6 @@ const char *pl_http_header(pl_http_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *pl_http_body(pl_http_req *req, size_t *len)
-{
-    *len = req->body.len;
-    return req->body.data ? req->body.data : "";
-}
-
-const pl_token_claims *pl_http_claims(pl_http_req *req)
 /* The socket peer, or (only when that is the local nginx, 127.0.0.1) the
  * last X-Forwarded-For hop, which nginx appends itself: earlier hops are
  * whatever the client sent and cannot be trusted. */
@@ -109,6 +109,13 @@ int pl_http_peer_ip(pl_http_req *req, char *buf, size_t len)
     return 0;
 }
 
+const char *pl_http_body(pl_http_req *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+const pl_token_claims *pl_http_claims(pl_http_req *req)
 {
     return &req->claims;
 }
@@ -197,15 +204,44 @@ int pl_http_set_header(pl_http_req *req, const char *name, const char *value)
 
     pthread_mutex_lock(&req->lock);
     if (req->have_reply || req->nheaders == PL_HTTP_MAX_HEADERS ||
-        strlen(name) >= sizeof(req->headers[0][0]) || strlen(value) >= sizeof(req->headers[0][1]))
+        strlen(name) >= sizeof(req->hname[0]) || strlen(value) >= PL_HTTP_MAX_HEADER_VALUE)
         r = -E2BIG;
-    else {
-        snprintf(req->headers[req->nheaders][0], sizeof(req->headers[0][0]), "%s", name);
-        snprintf(req->headers[req->nheaders][1], sizeof(req->headers[0][1]), "%s", value);
-        req->nheaders++;
-    }
+    else if (!(req->hvalue[req->nheaders] = strdup(value)))
+        r = -ENOMEM;
+    else
+        snprintf(req->hname[req->nheaders++], sizeof(req->hname[0]), "%s", name);
     pthread_mutex_unlock(&req->lock);
     return r;
+}
+
+void pl_http_reply_fd(pl_http_req *req, int status, int fd, uint64_t size,
+                      const char *content_type)
+{
+    pthread_mutex_lock(&req->lock);
+    if (req->have_reply) {
+        pthread_mutex_unlock(&req->lock);
+        close(fd);
+        return;
+    }
+    req->reply_fd = fd;
+    req->reply_fd_size = size;
+    snprintf(req->fd_type, sizeof(req->fd_type), "%s", content_type);
+    pthread_mutex_unlock(&req->lock);
+    reply_set(req, status, NULL, req->fd_type);
+}
+
+void pl_http_stream_body(pl_http_req *req, const pl_http_stream *s)
+{
+    req->stream = *s;
+    req->streaming = 1;
+}
+
+static int has_header(const pl_http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->hname[i], name) == 0)
+            return 1;
+    return 0;
 }
 
 void pl_http_suspend(pl_http_req *req)
@@ -219,15 +255,24 @@ static enum MHD_Result queue_reply(pl_http_req *req)
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                           MHD_RESPMEM_MUST_COPY);
+    if (req->reply_fd >= 0) {
+        /* MHD owns the fd from here, also when it fails. */
+        resp = MHD_create_response_from_fd64(req->reply_fd_size, req->reply_fd);
+        if (!resp)
+            close(req->reply_fd);
+        req->reply_fd = -1;
+    } else {
+        resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                               MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
-    if (req->reply)
+    if (req->reply || req->content_type == req->fd_type)
         MHD_add_response_header(resp, "Content-Type", req->content_type);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (!has_header(req, "Cache-Control"))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     for (size_t i = 0; i < req->nheaders; i++)
-        MHD_add_response_header(resp, req->headers[i][0], req->headers[i][1]);
+        MHD_add_response_header(resp, req->hname[i], req->hvalue[i]);
     ret = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -302,6 +347,7 @@ static pl_http_req *req_new(pl_http_server *s, struct MHD_Connection *conn,
     req->conn = conn;
     req->method = method;
     req->started = pl_time_mono_s();
+    req->reply_fd = -1;
     pl_buf_init(&req->body, s->cfg.max_body);
     pthread_mutex_init(&req->lock, NULL);
     if (!builtin(req, url))
@@ -319,8 +365,37 @@ static void run_handler(pl_http_req *req)
     if ((req->route->flags & PL_HTTP_AUTH) && authenticate(req) != 0)
         return;
     req->route->fn(req, req->srv->cfg.ctx);
-    if (!req->async)
+    if (!req->async && !req->streaming)
         pl_http_reply_internal(req, -EINVAL); /* no-op if it replied */
+}
+
+static int is_stream(const pl_http_req *req)
+{
+    return req->route && (req->route->flags & PL_HTTP_STREAM);
+}
+
+/* A body chunk: to the stream's consumer, or into the buffer. Once there
+ * is a reply the rest is dropped: the client is still sending it. */
+static void take_chunk(pl_http_req *req, const char *data, size_t n)
+{
+    if (req->have_reply)
+        return;
+    if (!is_stream(req)) {
+        if (pl_buf_append(&req->body, data, n) != 0)
+            req->too_large = 1;
+        return;
+    }
+    if (req->streaming && req->stream.chunk &&
+        req->stream.chunk(req, req->stream.state, data, n) < 0)
+        pl_http_reply_internal(req, -EIO); /* no-op if chunk replied */
+}
+
+static void stream_end(pl_http_req *req)
+{
+    if (req->stream.end)
+        req->stream.end(req, req->stream.state);
+    if (!req->async)
+        pl_http_reply_internal(req, -EINVAL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -337,16 +412,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        /* A streaming route decides (auth, limits) before any body. */
+        if (is_stream(req) && !req->have_reply)
+            run_handler(req);
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!req->have_reply && pl_buf_append(&req->body, upload, *upload_size) != 0)
-            req->too_large = 1;
+        take_chunk(req, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
     if (!req->have_reply && !req->handled)
         run_handler(req);
+    else if (!req->have_reply && req->streaming && !req->async)
+        stream_end(req);
     pthread_mutex_lock(&req->lock);
     if (req->have_reply) {
         ret = queue_reply(req);
@@ -379,6 +458,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                  ",code=\"%d\"", req->status);
         pl_metrics_add(s->cfg.metrics, "http_requests_total", labels, 1);
     }
+    if (req->streaming && req->stream.release)
+        req->stream.release(req->stream.state);
+    if (req->reply_fd >= 0)
+        close(req->reply_fd);
+    for (size_t i = 0; i < req->nheaders; i++)
+        free(req->hvalue[i]);
     pl_buf_free(&req->body);
     free(req->reply);
     pthread_mutex_destroy(&req->lock);
