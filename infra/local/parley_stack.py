@@ -56,11 +56,12 @@ SERVICES: dict[str, str] = {
     "auth": "cmd/auth/parley-auth",
     "projector": "cmd/projector/parley-projector",
     "read": "cmd/read/parley-read",
+    "media": "cmd/media/parley-media",
     "command": "cmd/command/parley-command",
     "pusher": "cmd/pusher/parley-pusher",
 }
 DEFAULT_SERVICE_PORTS = {"auth": 8081, "command": 8082, "read": 8083,
-                         "pusher": 8084, "projector": 8085}
+                         "pusher": 8084, "projector": 8085, "media": 8086}
 
 
 class StackError(RuntimeError):
@@ -817,6 +818,7 @@ class Nginx:
             "READ_PORT": str(cfg.service_port("read")),
             "COMMAND_PORT": str(cfg.service_port("command")),
             "PUSHER_PORT": str(pusher_port or cfg.service_port("pusher")),
+            "MEDIA_PORT": str(cfg.service_port("media")),
         }
         text = self.TEMPLATE.read_text()
         for key, value in values.items():

@@ -29,12 +29,12 @@ def stack():
     # The postgres user must traverse the data dir, so not pytest's 0700 tmp.
     data = Path(tempfile.mkdtemp(prefix="parley-it-", dir="/tmp"))
     os.chmod(data, 0o755)
-    http, pg, kafka, ctrl, auth, cmd, read, push, proj = _ports(9)
+    http, pg, kafka, ctrl, auth, cmd, read, push, proj, media = _ports(10)
     cfg = ps.Config.from_env(
         data_dir=data / "data", http_port=http, pg_port=pg, kafka_port=kafka,
         kafka_controller_port=ctrl, echo=bool(os.environ.get("PARLEY_IT_ECHO")),
         service_ports={"auth": auth, "command": cmd, "read": read,
-                       "pusher": push, "projector": proj},
+                       "pusher": push, "projector": proj, "media": media},
         ready_timeout=90, stop_timeout=15)
     # Tests send in bursts far above a person's rate; the limiter has unit tests.
     os.environ.setdefault("PARLEY_RATE_PER_S", "10000")

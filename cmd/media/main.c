@@ -1,0 +1,99 @@
+/* parley-media: wiring only. Exit codes: 0 clean stop, 1 runtime failure,
+ * 2 bad config. */
+#include "media.h"
+#include "pl_cfg.h"
+#include "pl_log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PG_WAIT_S 60
+
+static const pl_http_route routes[] = {
+    {"POST", "/api/v1/attachments", media_upload, PL_HTTP_AUTH | PL_HTTP_STREAM},
+    {"GET", "/api/v1/attachments/{id}", media_download, PL_HTTP_AUTH},
+};
+
+static int ready(void *ctx)
+{
+    media *m = ctx;
+    return pl_pg_ping(m->pool);
+}
+
+/* PARLEY_ATTACHMENT_DIR defaults to $PARLEY_DATA_DIR/attachments. */
+static int settings(media *m, char *dir, size_t len)
+{
+    const char *d = pl_cfg_str("PARLEY_ATTACHMENT_DIR", NULL);
+    int n;
+
+    if (pl_cfg_int("PARLEY_ATTACHMENT_MAX_BYTES", 25LL << 20, 1, 1LL << 40, &m->max_bytes)) {
+        pl_error("config", "setting=PARLEY_ATTACHMENT_MAX_BYTES msg=\"not an integer in "
+                           "[1, 2^40]\"");
+        return -EINVAL;
+    }
+    if (d && *d)
+        n = snprintf(dir, len, "%s", d);
+    else
+        n = snprintf(dir, len, "%s/attachments",
+                     pl_cfg_str("PARLEY_DATA_DIR", ".parley/data"));
+    if (n < 0 || (size_t)n >= len) {
+        pl_error("config", "setting=PARLEY_ATTACHMENT_DIR msg=\"path too long\"");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void metrics_declare(pl_metrics *m)
+{
+    pl_metrics_declare(m, "media_upload_bytes_total", PL_METRIC_COUNTER,
+                       "Bytes of attachments stored");
+}
+
+int main(void)
+{
+    pl_svc_common c;
+    media m = {.c = &c};
+    pl_http_server *http = NULL;
+    pl_http_config hc;
+    char dir[2048];
+    int code = 1, r;
+
+    if (pl_svc_init(&c, "media", 8086, 1) != 0 || settings(&m, dir, sizeof(dir)) != 0)
+        return 2;
+    r = pl_store_fs_new(&m.store, dir);
+    if (r) {
+        pl_error("store", "dir=\"%s\" msg=\"%s\"", dir, strerror(-r));
+        return 2;
+    }
+    if (pl_metrics_new(&m.metrics) || pl_pg_pool_new(&m.pool, c.pg_dsn, (int)c.pg_pool))
+        goto out;
+    metrics_declare(m.metrics);
+    r = pl_svc_migrate(m.pool, "media", media_migrations, media_migrations_count, PG_WAIT_S);
+    if (r) {
+        code = r == -EINTR ? 0 : 1; /* stopped while Postgres was starting */
+        goto out;
+    }
+    pl_svc_http_config(&c, &hc);
+    hc.routes = routes;
+    hc.nroutes = sizeof(routes) / sizeof(routes[0]);
+    hc.ctx = &m;
+    hc.metrics = m.metrics;
+    hc.ready = ready;
+    if (pl_http_start(&http, &hc) != 0) {
+        pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
+        goto out;
+    }
+    pl_info("start", "port=%lld dir=\"%s\" max_bytes=%lld", c.http_port, dir, m.max_bytes);
+    while (!pl_svc_wait_signal(1000))
+        ;
+    pl_http_quiesce(http);
+    code = 0;
+    pl_info("stop", "msg=\"stopped\"");
+out:
+    pl_http_stop(http);
+    pl_pg_pool_free(m.pool);
+    pl_metrics_free(m.metrics);
+    pl_store_free(m.store);
+    return code;
+}
