@@ -1,20 +1,22 @@
-/* POST /api/v1/conversations/{id}/messages {client_msg_id, text} */
+/* POST /api/v1/conversations/{id}/messages {client_msg_id, text, reply_to?} */
 #include "command.h"
+#include "command_message.h"
 #include "pl_event.h"
 #include "pl_history.h"
 #include "pl_num.h"
 #include "pl_time.h"
-#include "pl_utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_MAX_CHARS 4096
 #define CLIENT_ID_MAX 64
 
 typedef struct send_state {
     char message_id[PL_ID_LEN];
+    const char *conv, *cmid, *text, *reply_to; /* borrowed from the request */
+    char *ev;                                  /* the event, once built */
+    size_t len;
 } send_state;
 
 static void send_reply(pl_http_req *req, const char *message_id, pl_pos pos)
@@ -77,9 +79,43 @@ static int send_existing(PGconn *pg, const char *message_id, pl_pos *pos)
     return r;
 }
 
-/* Replies and returns nonzero when the write may not go ahead. */
-static int send_authorise(command *cmd, pl_http_req *req, const char *conv,
-                          const char *message_id)
+/* 1 if reply_to names a message of conv, 0 if not, -EIO. */
+static int reply_target_ok(PGconn *pg, const char *conv, const char *reply_to)
+{
+    const char *p[2] = {reply_to, conv};
+    PGresult *res = NULL;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+                       "SELECT 1 FROM history.messages WHERE id=$1 AND conversation_id=$2",
+                       2, p);
+    if (r == 0)
+        r = PQntuples(res) == 1;
+    PQclear(res);
+    return r;
+}
+
+static int send_event(pl_http_req *req, PGconn *pg, send_state *s)
+{
+    pl_jw w;
+    int r = pl_event_begin(&w, "message.created", NULL, pl_http_claims(req)->sub, s->conv,
+                           pl_time_real_ms());
+    if (r)
+        return r;
+    pl_jw_kstr(&w, "message_id", s->message_id);
+    pl_jw_kstr(&w, "client_msg_id", s->cmid);
+    pl_jw_kstr(&w, "text", s->text);
+    if (s->reply_to)
+        pl_jw_kstr(&w, "reply_to", s->reply_to);
+    r = command_mentions_write(pg, s->conv, s->text, &w);
+    if (r) {
+        pl_jw_free(&w);
+        return r;
+    }
+    return pl_event_end(&w, &s->ev, &s->len);
+}
+
+/* Checks the write against the projection and builds its event into s.
+ * Replies and returns nonzero when the write may not go ahead. */
+static int send_authorise(command *cmd, pl_http_req *req, send_state *s)
 {
     const char *user = pl_http_claims(req)->sub;
     PGconn *pg = command_pg(cmd, req);
@@ -88,68 +124,63 @@ static int send_authorise(command *cmd, pl_http_req *req, const char *conv,
 
     if (!pg)
         return -EIO;
-    r = pl_history_is_member(pg, conv, user);
+    r = pl_history_is_member(pg, s->conv, user);
     if (r == 1)
-        r = send_existing(pg, message_id, &pos);
+        r = send_existing(pg, s->message_id, &pos);
     else if (r == 0)
         r = -ENOENT;
+    if (r == 0 && s->reply_to) {
+        r = reply_target_ok(pg, s->conv, s->reply_to);
+        r = r == 1 ? 0 : r == 0 ? -EBADMSG : r;
+    }
+    if (r == 0)
+        r = send_event(req, pg, s) ? -EIO : 0;
     pl_pg_release(cmd->pool, pg);
     if (r == 0)
         return 0;
     if (r == 1) /* a retry: same id, same position, stored once */
-        send_reply(req, message_id, pos);
+        send_reply(req, s->message_id, pos);
     else if (r == -ENOENT)
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
+    else if (r == -EBADMSG)
+        pl_http_reply_error(req, 400, "bad_request",
+                            "reply_to is not a message of this conversation");
     else
         pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
     return -EPERM;
 }
 
-static int send_validate(pl_http_req *req, yajl_val body, const char **cmid,
-                         const char **text)
+static int send_validate(pl_http_req *req, yajl_val body, send_state *s)
 {
-    *cmid = pl_json_str(body, "client_msg_id");
-    *text = pl_json_str(body, "text");
-    if (!valid_client_id(*cmid)) {
+    yajl_val reply = pl_json_get(body, "reply_to");
+
+    s->cmid = pl_json_str(body, "client_msg_id");
+    s->text = pl_json_str(body, "text");
+    if (!valid_client_id(s->cmid)) {
         pl_http_reply_error(req, 400, "bad_request",
                             "client_msg_id must be 1-64 printable ASCII characters");
         return -EINVAL;
     }
-    if (!*text || !pl_utf8_has_text(*text)) {
-        pl_http_reply_error(req, 400, "bad_request", "text must be a non-empty string");
+    if (command_text_ok(req, s->text) != 0)
         return -EINVAL;
-    }
-    if (pl_utf8_len(*text) > TEXT_MAX_CHARS) {
-        pl_http_reply_error(req, 413, "too_large", "text is longer than 4096 characters");
-        return -EINVAL;
+    /* attachment_ids will be checked here too once attachments exist. */
+    if (reply && !YAJL_IS_NULL(reply)) {
+        s->reply_to = YAJL_IS_STRING(reply) ? reply->u.string : NULL;
+        if (!pl_id_valid(s->reply_to)) {
+            pl_http_reply_error(req, 400, "bad_request", "reply_to must be a message id");
+            return -EINVAL;
+        }
     }
     return 0;
-}
-
-static int send_event(pl_http_req *req, const char *conv, const char *mid,
-                      const char *cmid, const char *text, char **ev, size_t *len)
-{
-    pl_jw w;
-    int r = pl_event_begin(&w, "message.created", NULL, pl_http_claims(req)->sub, conv,
-                           pl_time_real_ms());
-    if (r)
-        return r;
-    pl_jw_kstr(&w, "message_id", mid);
-    pl_jw_kstr(&w, "client_msg_id", cmid);
-    pl_jw_kstr(&w, "text", text);
-    return pl_event_end(&w, ev, len);
 }
 
 void command_send_message(pl_http_req *req, void *ctx)
 {
     command *cmd = ctx;
     const char *conv = pl_http_param(req, "id");
-    const char *cmid, *text;
     yajl_val body = NULL;
     command_op *op = NULL;
     send_state *s = NULL;
-    char *ev = NULL;
-    size_t len;
 
     if (!pl_id_valid(conv)) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
@@ -157,30 +188,32 @@ void command_send_message(pl_http_req *req, void *ctx)
     }
     if (pl_http_body_json(req, &body) != 0)
         return;
-    if (send_validate(req, body, &cmid, &text) != 0 || !command_rate_ok(cmd, req))
-        goto out;
     op = calloc(1, sizeof(*op));
     s = calloc(1, sizeof(*s));
     if (!op || !s) {
         pl_http_reply_internal(req, -ENOMEM);
         goto out;
     }
+    s->conv = conv;
+    if (send_validate(req, body, s) != 0 || !command_rate_ok(cmd, req))
+        goto out;
     /* The id is derived from what identifies the intent, so a retry after a
      * timeout names the same message and the projection stores it once. */
-    const char *parts[] = {conv, pl_http_claims(req)->sub, cmid};
+    const char *parts[] = {conv, pl_http_claims(req)->sub, s->cmid};
     pl_id_derive(s->message_id, "parley.message", parts, 3);
-    if (send_authorise(cmd, req, conv, s->message_id) != 0)
+    if (send_authorise(cmd, req, s) != 0)
         goto out;
-    if (send_event(req, conv, s->message_id, cmid, text, &ev, &len) != 0) {
-        pl_http_reply_internal(req, -ENOMEM);
-        goto out;
-    }
+    char *ev = s->ev;
+    size_t len = s->len;
+    s->ev = NULL;
     *op = (command_op){.cmd = cmd, .req = req, .done = send_done, .data = s};
     command_produce(op, conv, ev, len);
+    free(ev);
     op = NULL;
     s = NULL;
 out:
-    free(ev);
+    if (s)
+        free(s->ev);
     free(op);
     free(s);
     yajl_tree_free(body);

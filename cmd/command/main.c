@@ -1,5 +1,6 @@
 /* parley-command: the write side of the REST API. */
 #include "command.h"
+#include "command_message.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
 
@@ -8,6 +9,13 @@
 static const pl_http_route routes[] = {
     {"POST", "/api/v1/conversations", command_create_conversation, PL_HTTP_AUTH},
     {"POST", "/api/v1/conversations/{id}/messages", command_send_message, PL_HTTP_AUTH},
+    {"PATCH", "/api/v1/conversations/{id}/messages/{mid}", command_edit_message, PL_HTTP_AUTH},
+    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}", command_delete_message,
+     PL_HTTP_AUTH},
+    {"PUT", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
+     command_add_reaction, PL_HTTP_AUTH},
+    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
+     command_remove_reaction, PL_HTTP_AUTH},
 };
 
 static int ready(void *ctx)

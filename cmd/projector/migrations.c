@@ -43,6 +43,32 @@ const char *const history_migrations[] = {
     " next_offset bigint NOT NULL,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (topic, partition))",
+
+    /* Messages: edits, tombstones, replies, reactions, mentions, and a
+     * search vector in both stemmings (a Russian text and an English one
+     * each match their own stems; tombstones hold no text, so no terms). */
+    "ALTER TABLE history.messages ADD COLUMN edited_at timestamptz,"
+    " ADD COLUMN deleted_at timestamptz, ADD COLUMN reply_to uuid,"
+    " ADD COLUMN search tsvector GENERATED ALWAYS AS ("
+    "  setweight(to_tsvector('english', text), 'A') ||"
+    "  setweight(to_tsvector('russian', text), 'A')) STORED;"
+    "CREATE INDEX messages_search ON history.messages USING gin (search);"
+    "CREATE TABLE history.reactions ("
+    " message_id uuid NOT NULL REFERENCES history.messages(id),"
+    " user_id uuid NOT NULL,"
+    " emoji text NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " PRIMARY KEY (message_id, emoji, user_id));"
+    "CREATE TABLE history.mentions ("
+    " message_id uuid NOT NULL REFERENCES history.messages(id),"
+    " conversation_id uuid NOT NULL,"
+    " user_id uuid NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " PRIMARY KEY (message_id, user_id));"
+    "CREATE INDEX mentions_by_user ON history.mentions (user_id, conversation_id, \"offset\");"
+    /* AND over per-word (english OR russian) queries, for search. */
+    "CREATE AGGREGATE history.tsquery_and_agg(tsquery)"
+    " (sfunc = tsquery_and, stype = tsquery)",
 };
 
 const int history_migrations_count =

@@ -16,6 +16,10 @@ static const struct {
 } handlers[] = {
     {"conversation.created", apply_conversation_created},
     {"message.created", apply_message_created},
+    {"message.edited", apply_message_edited},
+    {"message.deleted", apply_message_deleted},
+    {"reaction.added", apply_reaction_added},
+    {"reaction.removed", apply_reaction_removed},
 };
 
 /* A constraint or data error means the event itself is bad: skip it.

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "pl_buf.h"
 #include "pl_event.h"
 
 typedef struct apply_ctx {
@@ -24,5 +25,12 @@ int apply_result(apply_ctx *a, PGresult *res, int r);
 
 int apply_conversation_created(apply_ctx *a);
 int apply_message_created(apply_ctx *a);
+int apply_message_edited(apply_ctx *a);
+int apply_message_deleted(apply_ctx *a);
+int apply_reaction_added(apply_ctx *a);
+int apply_reaction_removed(apply_ctx *a);
+/* Writes data.mentions (absent: none) as a uuid[] literal into out;
+ * -EINVAL when it is not an array of at most 50 user ids. */
+int apply_mentions_array(apply_ctx *a, pl_buf *out);
 
 #endif

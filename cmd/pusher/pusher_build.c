@@ -108,6 +108,24 @@ out:
     return r;
 }
 
+/* reply_to (id or null) and mentions (user ids) as the event has them;
+ * the quoted message itself is the client's to look up. */
+static void write_reply_and_mentions(pl_jw *w, yajl_val data)
+{
+    const char *reply = pl_json_str(data, "reply_to");
+    yajl_val men = pl_json_get(data, "mentions");
+
+    pl_jw_kstr(w, "reply_to", pl_id_valid(reply) ? reply : NULL);
+    pl_jw_key(w, "mentions");
+    pl_jw_arr(w);
+    for (size_t i = 0; YAJL_IS_ARRAY(men) && i < men->u.array.len && i < 50; i++) {
+        yajl_val v = men->u.array.values[i];
+        if (YAJL_IS_STRING(v) && pl_id_valid(v->u.string))
+            pl_jw_str(w, v->u.string);
+    }
+    pl_jw_end_arr(w);
+}
+
 int pusher_build_message_created(const pl_event *ev, const char *pos, char **json,
                                  size_t *len)
 {
@@ -135,6 +153,7 @@ int pusher_build_message_created(const pl_event *ev, const char *pos, char **jso
     pl_jw_kstr(&w, "client_msg_id", cid);
     pl_jw_kstr(&w, "sender_id", ev->actor);
     pl_jw_kstr(&w, "text", text);
+    write_reply_and_mentions(&w, ev->data);
     pl_jw_kstr(&w, "created_at", iso);
     pl_jw_kstr(&w, "position", pos);
     pl_jw_end_obj(&w);

@@ -8,6 +8,7 @@ static const pl_http_route routes[] = {
     {"GET", "/api/v1/conversations", read_conversations, PL_HTTP_AUTH},
     {"GET", "/api/v1/conversations/{id}", read_conversation, PL_HTTP_AUTH},
     {"GET", "/api/v1/conversations/{id}/messages", read_messages, PL_HTTP_AUTH},
+    {"GET", "/api/v1/search", read_search, PL_HTTP_AUTH},
 };
 
 static int ready(void *ctx)

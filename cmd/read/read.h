@@ -27,6 +27,8 @@ struct read_query {
     int has_before, has_after;
     pl_pos before, after;
     int limit;
+    int has_around;
+    char around[PL_ID_LEN]; /* a message id: page centred on it */
 };
 
 /* Serves q now, or after min_position (if the request has one) is
@@ -38,5 +40,6 @@ int read_pos_param(pl_http_req *req, const char *name, pl_pos *out);
 void read_conversations(pl_http_req *req, void *ctx);
 void read_conversation(pl_http_req *req, void *ctx);
 void read_messages(pl_http_req *req, void *ctx);
+void read_search(pl_http_req *req, void *ctx);
 
 #endif

@@ -7,11 +7,32 @@
 
 #include "pl_json.h"
 
-/* Columns pl_history_message_write expects, in this order, for alias m. */
-#define PL_HISTORY_MESSAGE_COLS                                                \
-    "m.id, m.conversation_id, m.client_msg_id, m.sender_id, m.text, "          \
-    "(extract(epoch from m.created_at)*1000)::bigint, m.partition, m.\"offset\""
-#define PL_HISTORY_MESSAGE_NCOLS 8
+/* Columns pl_history_message_write expects, in this order, for alias m.
+ * viewer is the SQL expression (a parameter like "$5") of the user who
+ * reads: reactions say whether that user reacted ("me"). Quoted replies,
+ * mentions and reactions come as scalar subqueries so any query can list
+ * messages without extra joins; reactions are packed as
+ * emoji US count US me, records separated by RS (emoji never hold
+ * control characters, so the packing is unambiguous). */
+#define PL_HISTORY_MESSAGE_COLS_FOR(viewer)                                       \
+    "m.id, m.conversation_id, m.client_msg_id, m.sender_id, m.text, "             \
+    "(extract(epoch from m.created_at)*1000)::bigint, m.partition, m.\"offset\", " \
+    "(extract(epoch from m.edited_at)*1000)::bigint, "                            \
+    "(extract(epoch from m.deleted_at)*1000)::bigint, m.reply_to, "               \
+    "(SELECT q.sender_id FROM history.messages q WHERE q.id = m.reply_to), "      \
+    "(SELECT q.text FROM history.messages q WHERE q.id = m.reply_to), "           \
+    "(SELECT q.deleted_at IS NOT NULL FROM history.messages q"                    \
+    " WHERE q.id = m.reply_to), "                                                 \
+    "(SELECT string_agg(x.user_id::text, ',' ORDER BY x.user_id)"                 \
+    " FROM history.mentions x WHERE x.message_id = m.id), "                       \
+    "(SELECT string_agg(x.emoji || E'\\x1f' || x.n || E'\\x1f' || x.me::int,"     \
+    " E'\\x1e' ORDER BY x.first, x.emoji) FROM (SELECT r.emoji, count(*) AS n,"   \
+    " coalesce(bool_or(r.user_id = " viewer "::uuid), false) AS me,"               \
+    " min(r.\"offset\") AS first FROM history.reactions r"                        \
+    " WHERE r.message_id = m.id GROUP BY r.emoji) x)"
+#define PL_HISTORY_MESSAGE_NCOLS 16
+/* The same for no particular reader: every reaction's "me" is false. */
+#define PL_HISTORY_MESSAGE_COLS PL_HISTORY_MESSAGE_COLS_FOR("NULL")
 
 /* 1 if user belongs to conversation, 0 if not (or no such conversation),
  * -EIO on a database error. */
@@ -19,7 +40,9 @@ int pl_history_is_member(PGconn *c, const char *conversation_id, const char *use
 /* Writes {"id",...,"members":[...],"last_message":...}. -ENOENT when the
  * conversation does not exist, -EIO on a database error. */
 int pl_history_conversation_write(PGconn *c, const char *conversation_id, pl_jw *w);
-/* Writes one message object from row of res, columns from col0 on. */
+/* Writes one message object from row of res, columns
+ * PL_HISTORY_MESSAGE_COLS_FOR from col0 on. A deleted message is a
+ * tombstone: empty text, deleted_at set, no reactions or mentions. */
 void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0);
 
 #endif
