@@ -92,44 +92,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
-static int consumer_conf(projector *p, rd_kafka_conf_t **out, char *err, size_t errlen)
-{
-    static const char *settings[][2] = {
-        {"group.id", "parley-history-projector"},
-        {"partition.assignment.strategy", "cooperative-sticky"},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"auto.offset.reset", "earliest"},
-        {"isolation.level", "read_committed"},
-        /* A crashed member's partitions wait for this before moving on. */
-        {"session.timeout.ms", "10000"},
-        {"heartbeat.interval.ms", "2000"},
-    };
-    rd_kafka_conf_t *conf = NULL;
-    int r = pl_kafka_conf_new(&conf, p->c->kafka_brokers, p->c->instance, err, errlen);
-
-    for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
-        r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
-    /* Static membership: an instance restarted under the same name takes its
-     * partitions back at once instead of waiting out a rebalance. */
-    if (!r && p->c->instance[0])
-        r = pl_kafka_conf_set(conf, "group.instance.id", p->c->instance, err, errlen);
-    if (r) {
-        if (conf)
-            rd_kafka_conf_destroy(conf);
-        return r;
-    }
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, p);
-    *out = conf;
-    return 0;
-}
-
 int projector_new(projector **out, const pl_svc_common *c, pl_metrics *m,
                   int batch_max, char *err, size_t errlen)
 {
-    rd_kafka_conf_t *conf = NULL;
-    rd_kafka_topic_partition_list_t *topics = NULL;
     projector *p = calloc(1, sizeof(*p));
     int r = -ENOMEM;
 
@@ -138,24 +103,11 @@ int projector_new(projector **out, const pl_svc_common *c, pl_metrics *m,
     p->c = c;
     p->metrics = m;
     p->batch_max = batch_max;
-    r = consumer_conf(p, &conf, err, errlen);
+    r = pl_kafka_group_consumer_new(&p->rk, c->kafka_brokers, "parley-history-projector",
+                                    c->instance, c->events_topic, on_rebalance, p, err,
+                                    errlen);
     if (r)
         goto fail;
-    p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(conf);
-        r = -EINVAL;
-        goto fail;
-    }
-    rd_kafka_poll_set_consumer(p->rk);
-    topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, c->events_topic, RD_KAFKA_PARTITION_UA);
-    r = rd_kafka_subscribe(p->rk, topics) ? -EINVAL : 0;
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (r) {
-        snprintf(err, errlen, "subscribe to %s failed", c->events_topic);
-        goto fail;
-    }
     pg_connect(p);
     *out = p;
     return 0;

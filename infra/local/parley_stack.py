@@ -59,9 +59,10 @@ SERVICES: dict[str, str] = {
     "media": "cmd/media/parley-media",
     "command": "cmd/command/parley-command",
     "pusher": "cmd/pusher/parley-pusher",
+    "archiver": "cmd/archiver/parley-archiver",
 }
 DEFAULT_SERVICE_PORTS = {"auth": 8081, "command": 8082, "read": 8083,
-                         "pusher": 8084, "projector": 8085, "media": 8086}
+                         "pusher": 8084, "projector": 8085, "media": 8086, "archiver": 8087}
 
 
 class StackError(RuntimeError):
@@ -975,6 +976,8 @@ class Stack:
         })
         if name == "auth":
             env["PARLEY_AUTH_SECRET_KEY_FILE"] = str(self.keys.secret)
+        if name == "archiver":
+            env.setdefault("PARLEY_ARCHIVE_DIR", str(cfg.data_dir / "archive"))
         return env
 
     def _instance_name(self, name: str) -> str:

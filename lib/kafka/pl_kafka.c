@@ -59,6 +59,70 @@ int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
     return 0;
 }
 
+static int group_conf(rd_kafka_conf_t **out, const char *brokers, const char *group,
+                      const char *instance, char *err, size_t errlen)
+{
+    static const char *settings[][2] = {
+        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"isolation.level", "read_committed"},
+        /* A crashed member's partitions wait for this before moving on. */
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "2000"},
+    };
+    rd_kafka_conf_t *conf = NULL;
+    int r = pl_kafka_conf_new(&conf, brokers, instance[0] ? instance : group, err, errlen);
+
+    if (!r)
+        r = pl_kafka_conf_set(conf, "group.id", group, err, errlen);
+    for (size_t i = 0; !r && i < sizeof(settings) / sizeof(settings[0]); i++)
+        r = pl_kafka_conf_set(conf, settings[i][0], settings[i][1], err, errlen);
+    if (!r && instance[0])
+        r = pl_kafka_conf_set(conf, "group.instance.id", instance, err, errlen);
+    if (r) {
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return r;
+    }
+    *out = conf;
+    return 0;
+}
+
+int pl_kafka_group_consumer_new(rd_kafka_t **out, const char *brokers, const char *group,
+                                const char *instance, const char *topic,
+                                pl_kafka_rebalance_fn rebalance, void *opaque, char *err,
+                                size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *topics;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk;
+    int r = group_conf(&conf, brokers, group, instance, err, errlen);
+
+    if (r)
+        return r;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return -EINVAL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+    r = rd_kafka_subscribe(rk, topics) ? -EINVAL : 0;
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (r) {
+        snprintf(err, errlen, "subscribe to %s failed", topic);
+        rd_kafka_destroy(rk);
+        return r;
+    }
+    *out = rk;
+    return 0;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     dr_ctx *ctx = m->_private;

@@ -27,6 +27,19 @@ int pl_kafka_conf_new(rd_kafka_conf_t **out, const char *brokers,
 int pl_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                       char *err, size_t errlen);
 
+typedef void (*pl_kafka_rebalance_fn)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                      rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* A consumer-group member subscribed to topic: cooperative-sticky
+ * assignment, no automatic offset commits or stores (the caller keeps its
+ * offsets with its output), read_committed. A non-empty instance enables
+ * static membership, so a restarted member takes its partitions straight
+ * back. *out is the caller's (rd_kafka_consumer_close, rd_kafka_destroy). */
+int pl_kafka_group_consumer_new(rd_kafka_t **out, const char *brokers, const char *group,
+                                const char *instance, const char *topic,
+                                pl_kafka_rebalance_fn rebalance, void *opaque, char *err,
+                                size_t errlen);
+
 int pl_kafka_producer_new(pl_kafka_producer **out, const char *brokers,
                           const char *client_id, char *err, size_t errlen);
 /* Copies key and value. 0 means fn will run; otherwise fn never runs and

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#define PL_PG_DEFAULT_DSN "host=127.0.0.1 port=5433 dbname=parley user=parley connect_timeout=5"
+
 typedef struct pl_pg_pool pl_pg_pool;
 
 /* Connects lazily: the pool is valid even while Postgres is down. dsn is

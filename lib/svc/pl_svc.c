@@ -46,7 +46,7 @@ int pl_svc_init(pl_svc_common *c, const char *component, int default_port,
     pl_log_init(component, c->instance, lvl);
     if (sodium_init() < 0 || svc_signals() != 0)
         return -EIO;
-    c->pg_dsn = pl_cfg_str("PARLEY_PG_DSN", "host=127.0.0.1 port=5433 dbname=parley user=parley connect_timeout=5");
+    c->pg_dsn = pl_cfg_str("PARLEY_PG_DSN", PL_PG_DEFAULT_DSN);
     c->kafka_brokers = pl_cfg_str("PARLEY_KAFKA_BROKERS", "127.0.0.1:9092");
     c->events_topic = pl_cfg_str("PARLEY_EVENTS_TOPIC", "parley.events");
     c->http_addr = pl_cfg_str("PARLEY_HTTP_ADDR", "127.0.0.1");

@@ -29,16 +29,23 @@ def stack():
     # The postgres user must traverse the data dir, so not pytest's 0700 tmp.
     data = Path(tempfile.mkdtemp(prefix="parley-it-", dir="/tmp"))
     os.chmod(data, 0o755)
-    http, pg, kafka, ctrl, auth, cmd, read, push, proj, media = _ports(10)
+    http, pg, kafka, ctrl, *svc = _ports(4 + len(ps.SERVICES))
     cfg = ps.Config.from_env(
         data_dir=data / "data", http_port=http, pg_port=pg, kafka_port=kafka,
         kafka_controller_port=ctrl, echo=bool(os.environ.get("PARLEY_IT_ECHO")),
-        service_ports={"auth": auth, "command": cmd, "read": read,
-                       "pusher": push, "projector": proj, "media": media},
+        service_ports=dict(zip(ps.SERVICES, svc)),
         ready_timeout=90, stop_timeout=15)
     # Tests send in bursts far above a person's rate; the limiter has unit tests.
     os.environ.setdefault("PARLEY_RATE_PER_S", "10000")
     os.environ.setdefault("PARLEY_RATE_BURST", "10000")
+    # Every test logs in from 127.0.0.1 through nginx; test_accounts.py
+    # checks the login limits on an auth instance of its own.
+    os.environ.setdefault("PARLEY_LOGIN_RATE_IP_PER_MIN", "1000000")
+    os.environ.setdefault("PARLEY_LOGIN_RATE_IP_BURST", "1000000")
+    os.environ.setdefault("PARLEY_LOGIN_RATE_ACCOUNT_PER_MIN", "1000000")
+    os.environ.setdefault("PARLEY_LOGIN_RATE_ACCOUNT_BURST", "1000000")
+    # Seal archive segments quickly so tests see them.
+    os.environ.setdefault("PARLEY_ARCHIVE_SEGMENT_MS", "1000")
     # Sanitizer findings in a service must fail the run, not scroll by.
     os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
