@@ -26,7 +26,7 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-run: build
+run: build web
 	$(PY) infra/local/parley_stack.py run
 
 $(BUILD_SAN)/build.ninja:
@@ -40,6 +40,7 @@ build-san: deps $(BUILD_SAN)/build.ninja
 test: build-san
 	meson test -C $(BUILD_SAN) --suite unit --suite fuzz --print-errorlogs
 	PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD_SAN) $(PY) -m pytest -q -p no:cacheprovider tests/integration
+	$(MAKE) test-web
 
 unit: build-san
 	meson test -C $(BUILD_SAN) --suite unit --print-errorlogs
@@ -53,3 +54,26 @@ fuzz: deps
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz
+
+# The scaling demonstration: a private stack, per-instance CPU quotas,
+# tools/flood driving it; writes docs/scaling.md and docs/scaling/*.svg.
+.PHONY: scale-demo
+scale-demo: build
+	$(PY) bench/scale_demo.py --build-dir $(CURDIR)/$(BUILD)
+
+# Web client (web/): npm ci from the lockfile (only when it changed; a second
+# run installs nothing and needs no network), vite build into web/dist, which
+# nginx serves at /. test-web: vitest, vue-tsc, then the browser tests against
+# a private stack (playwright-core driving /usr/bin/chromium).
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+.PHONY: web test-web
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --prefer-offline
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+test-web: build-san web
+	cd web && npx vitest run && npm run typecheck
+	cd web && PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD_SAN) npm run e2e

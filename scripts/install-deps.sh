@@ -26,7 +26,7 @@ RUN_PKGS=(
   ca-certificates
 )
 TEST_PKGS=(
-  python3-pytest python3-requests python3-websockets python3-venv
+  python3-pytest python3-requests python3-websockets python3-venv chromium
 )
 
 usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }

@@ -1,0 +1,150 @@
+// Pure timeline logic: ordering, merging pages and live events, and turning
+// messages into rows (date separators, grouping). No Vue, no I/O, so the
+// unit tests can hammer it.
+import type { Message, Position } from '@/api/types'
+
+/** Positions are opaque to the API, but inside one conversation all events sit
+ * on one partition and the offset orders them. We need that order to merge live
+ * frames, acks and pages; comparing the strings would put "o10" before "o9".
+ * Only ever compare positions of the same conversation. */
+export function positionOffset(p: Position): bigint {
+  const i = p.lastIndexOf('.o')
+  if (i < 0) return -1n
+  try {
+    return BigInt(p.slice(i + 2))
+  } catch {
+    return -1n
+  }
+}
+
+export function comparePositions(a: Position, b: Position): number {
+  const x = positionOffset(a)
+  const y = positionOffset(b)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** Merge messages into an ordered, de-duplicated list (by id).
+ * A message may arrive several times (page, 202 ack, one or two frames for a
+ * retried send): the first copy keeps its place unless `replace` says the
+ * incoming copy is authoritative (a history page is). Returns the same array
+ * when nothing changed so watchers stay quiet. */
+export function mergeMessages(
+  existing: readonly Message[],
+  incoming: readonly Message[],
+  replace: boolean | ((old: Message, incoming: Message) => boolean) = false,
+): Message[] {
+  const shouldReplace = typeof replace === 'function' ? replace : () => replace
+  if (incoming.length === 0) return existing as Message[]
+  const byId = new Map<string, number>()
+  existing.forEach((m, i) => byId.set(m.id, i))
+  const out = existing.slice()
+  const added: Message[] = []
+  let changed = false
+  for (const m of incoming) {
+    const i = byId.get(m.id)
+    if (i === undefined) {
+      byId.set(m.id, -1)
+      added.push(m)
+      changed = true
+    } else if (i >= 0 && out[i] !== m && shouldReplace(out[i]!, m) && !sameMessage(out[i]!, m)) {
+      out[i] = m
+      changed = true
+    }
+  }
+  if (!changed) return existing as Message[]
+  if (added.length === 0) return out.sort((a, b) => comparePositions(a.position, b.position))
+  // Fast path: live messages usually land after everything we have.
+  added.sort((a, b) => comparePositions(a.position, b.position))
+  const last = out[out.length - 1]
+  if (!last || comparePositions(last.position, added[0]!.position) < 0) return out.concat(added)
+  // And older pages land before everything.
+  if (comparePositions(added[added.length - 1]!.position, out[0]!.position) < 0) return added.concat(out)
+  return out.concat(added).sort((a, b) => comparePositions(a.position, b.position))
+}
+
+function sameMessage(a: Message, b: Message): boolean {
+  return a.position === b.position && a.text === b.text && a.created_at === b.created_at
+}
+
+/** Keep the newest `n` messages (for the offline cache). */
+export function newest(messages: readonly Message[], n: number): Message[] {
+  return messages.length <= n ? messages.slice() : messages.slice(messages.length - n)
+}
+
+// ---- rows ------------------------------------------------------------------
+
+export interface PendingMessage {
+  client_msg_id: string
+  conversation_id: string
+  text: string
+  created_at: string
+  failed?: boolean
+}
+
+export type Row =
+  | { kind: 'date'; key: string; day: string; date: string }
+  | {
+      kind: 'message'
+      key: string
+      message: Message | PendingMessage
+      own: boolean
+      pending: boolean
+      failed: boolean
+      /** first of a run of consecutive messages by one sender */
+      groupStart: boolean
+      /** last of such a run */
+      groupEnd: boolean
+    }
+
+const GROUP_GAP_MS = 5 * 60_000
+
+export function dayKey(iso: string): string {
+  const d = new Date(iso)
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+}
+
+/** Messages (confirmed, ordered) followed by own pending sends, with a date
+ * separator at each new local day and consecutive messages of one sender
+ * (within five minutes) grouped. Pending sends already confirmed (same
+ * client_msg_id) are skipped, so a message never shows twice. */
+export function buildRows(messages: readonly Message[], pending: readonly PendingMessage[], me: string): Row[] {
+  const rows: Row[] = []
+  const confirmed = new Set<string>()
+  for (const m of messages) if (m.sender_id === me) confirmed.add(m.client_msg_id)
+  type Item = { m: Message | PendingMessage; sender: string; pending: boolean; failed: boolean; key: string }
+  const items: Item[] = messages.map((m) => ({ m, sender: m.sender_id, pending: false, failed: false, key: m.id }))
+  for (const p of pending) {
+    if (confirmed.has(p.client_msg_id)) continue
+    items.push({ m: p, sender: me, pending: true, failed: !!p.failed, key: 'local:' + p.client_msg_id })
+  }
+  let prevDay = ''
+  let prev: Item | null = null
+  let prevRow: Extract<Row, { kind: 'message' }> | null = null
+  for (const it of items) {
+    const day = dayKey(it.m.created_at)
+    let groupStart = true
+    if (day !== prevDay) {
+      rows.push({ kind: 'date', key: 'd:' + day, day, date: it.m.created_at })
+      prevDay = day
+    } else if (prev && prev.sender === it.sender) {
+      const gap = Date.parse(it.m.created_at) - Date.parse(prev.m.created_at)
+      groupStart = gap > GROUP_GAP_MS
+    }
+    if (groupStart && prevRow) prevRow.groupEnd = true
+    const row: Extract<Row, { kind: 'message' }> = {
+      kind: 'message',
+      key: it.key,
+      message: it.m,
+      own: it.sender === me,
+      pending: it.pending,
+      failed: it.failed,
+      groupStart,
+      groupEnd: false,
+    }
+    rows.push(row)
+    prev = it
+    prevRow = row
+  }
+  if (prevRow) prevRow.groupEnd = true
+  return rows
+}
