@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Block until the broker serves requests, or fail after
-# PARLEY_KAFKA_WAIT seconds (default 60).
+# PARLEY_KAFKA_WAIT seconds (default 180: a loaded 2-core box is slow to start a JVM).
 set -eu
 . "$(dirname "$0")/env.sh"
-limit=${PARLEY_KAFKA_WAIT:-60}
+limit=${PARLEY_KAFKA_WAIT:-180}
 end=$((SECONDS + limit))
 
 # Cheap phase first: poll the TCP port from bash, no JVM per attempt.
