@@ -20,6 +20,8 @@ static void metrics_declare(pl_metrics *m)
                        "Events applied to the history projection");
     pl_metrics_declare(m, "projector_events_rejected_total", PL_METRIC_COUNTER,
                        "Malformed events skipped");
+    pl_metrics_declare(m, "projector_events_skipped_total", PL_METRIC_COUNTER,
+                       "Events already applied (redelivered, or a rebalance's zombie)");
     pl_metrics_declare(m, "projector_batch_seconds", PL_METRIC_HISTOGRAM,
                        "Time to apply and commit one batch");
     pl_metrics_declare(m, "projector_consumer_lag", PL_METRIC_GAUGE,

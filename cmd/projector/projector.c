@@ -22,6 +22,7 @@ struct projector {
     pl_metrics *metrics;
     int batch_max;
     rd_kafka_message_t **batch;
+    int64_t applied[MAX_PARTITIONS]; /* per partition, locked for the batch */
     atomic_int pg_ok;
     int fatal;
 };
@@ -136,6 +137,47 @@ static int batch_collect(projector *p, int timeout_ms)
     return n;
 }
 
+/* Locks the stored position of every partition in the batch for this
+ * transaction and reads it into p->applied. A zombie member (paused past
+ * its session timeout while its partitions moved on) then finds its events
+ * already applied and skips them, rather than replaying old events over
+ * newer state; two members never apply the same partition at once. */
+static int offsets_lock(projector *p, int n)
+{
+    const char *topic = p->c->events_topic;
+    char part[16];
+    const char *params[2] = {topic, part};
+    PGresult *res = NULL;
+    long long v;
+
+    for (int i = 0; i < n; i++) {
+        int32_t k = p->batch[i]->partition;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = p->batch[j]->partition == k;
+        if (seen)
+            continue;
+        if (k < 0 || k >= MAX_PARTITIONS)
+            return -EINVAL;
+        snprintf(part, sizeof(part), "%" PRId32, k);
+        if (pl_pg_exec(p->pg, NULL, NULL, 0,
+                       "INSERT INTO history.offsets (topic, partition, next_offset)"
+                       " VALUES ($1, $2, 0) ON CONFLICT DO NOTHING", 2, params) != 0 ||
+            pl_pg_exec(p->pg, &res, NULL, 0,
+                       "SELECT next_offset FROM history.offsets"
+                       " WHERE topic = $1 AND partition = $2 FOR UPDATE", 2, params) != 0 ||
+            PQntuples(res) != 1 ||
+            pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, &v) != 0) {
+            PQclear(res);
+            return -EIO;
+        }
+        PQclear(res);
+        res = NULL;
+        p->applied[k] = v;
+    }
+    return 0;
+}
+
 static int offsets_store(projector *p, int n)
 {
     const char *topic = p->c->events_topic;
@@ -154,7 +196,8 @@ static int offsets_store(projector *p, int n)
         if (pl_pg_exec(p->pg, NULL, NULL, 0,
                        "INSERT INTO history.offsets (topic, partition, next_offset)"
                        " VALUES ($1, $2, $3) ON CONFLICT (topic, partition) DO UPDATE"
-                       " SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+                       " SET next_offset = GREATEST(history.offsets.next_offset,"
+                       "  EXCLUDED.next_offset), updated_at = now()",
                        3, params) != 0)
             return -EIO;
     }
@@ -182,15 +225,22 @@ static int apply_one(projector *p, const rd_kafka_message_t *m, int *rejected)
     return pl_pg_cmd(p->pg, "RELEASE SAVEPOINT ev") ? -EIO : 0;
 }
 
-static int batch_apply(projector *p, int n, int *rejected)
+static int batch_apply(projector *p, int n, int *rejected, int *skipped)
 {
     int r = pg_connect(p);
 
-    *rejected = 0;
+    *rejected = *skipped = 0;
     if (!r)
         r = pl_pg_cmd(p->pg, "BEGIN");
-    for (int i = 0; i < n && !r; i++)
+    if (!r)
+        r = offsets_lock(p, n);
+    for (int i = 0; i < n && !r; i++) {
+        if (p->batch[i]->offset < p->applied[p->batch[i]->partition]) {
+            (*skipped)++; /* applied already, by us earlier or by another member */
+            continue;
+        }
         r = apply_one(p, p->batch[i], rejected);
+    }
     if (!r)
         r = offsets_store(p, n);
     if (!r)
@@ -244,9 +294,9 @@ static int batch_process(projector *p, int n)
 {
     int64_t deadline = pl_time_mono_ms() + RETRY_BUDGET_MS;
     double t0 = pl_time_mono_s();
-    int rejected, r;
+    int rejected, skipped, r;
 
-    while ((r = batch_apply(p, n, &rejected)) != 0) {
+    while ((r = batch_apply(p, n, &rejected, &skipped)) != 0) {
         if (pl_time_mono_ms() > deadline || pl_svc_wait_signal(0))
             return r;
         pl_warn("batch_retry", "events=%d msg=\"%s\"", n,
@@ -254,7 +304,11 @@ static int batch_process(projector *p, int n)
         pl_time_sleep_ms(500);
     }
     offsets_commit_kafka(p, n);
-    pl_metrics_add(p->metrics, "projector_events_applied_total", "", n - rejected);
+    if (skipped)
+        pl_warn("events_skipped", "count=%d msg=\"already applied (redelivery or a "
+                "rebalance); skipped\"", skipped);
+    pl_metrics_add(p->metrics, "projector_events_applied_total", "", n - rejected - skipped);
+    pl_metrics_add(p->metrics, "projector_events_skipped_total", "", skipped);
     pl_metrics_add(p->metrics, "projector_events_rejected_total", "", rejected);
     pl_metrics_observe(p->metrics, "projector_batch_seconds", "", pl_time_mono_s() - t0);
     return 0;
