@@ -69,6 +69,37 @@ const char *const history_migrations[] = {
     /* AND over per-word (english OR russian) queries, for search. */
     "CREATE AGGREGATE history.tsquery_and_agg(tsquery)"
     " (sfunc = tsquery_and, stype = tsquery)",
+
+    /* Groups: profile fields, visibility and soft deletion (a deleted
+     * group keeps its rows but has no members, so it is 404 for all). */
+    "ALTER TABLE history.conversations ADD COLUMN description text,"
+    " ADD COLUMN avatar_id uuid, ADD COLUMN public boolean NOT NULL DEFAULT false,"
+    " ADD COLUMN deleted_at timestamptz;"
+    "CREATE INDEX conversations_public ON history.conversations (lower(title), id)"
+    " WHERE public AND deleted_at IS NULL",
+
+    /* Membership by stream offset: lets a pusher ask "who was a member at
+     * offset k" exactly, however far the projection has run ahead. */
+    "CREATE TABLE history.member_log ("
+    " conversation_id uuid NOT NULL,"
+    " user_id uuid NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " present boolean NOT NULL,"
+    " PRIMARY KEY (conversation_id, user_id, \"offset\"));"
+    "INSERT INTO history.member_log"
+    " SELECT m.conversation_id, m.user_id, c.\"offset\", true"
+    " FROM history.members m JOIN history.conversations c ON c.id = m.conversation_id",
+
+    /* Only the code's hash is kept: the table cannot hand out invites. */
+    "CREATE TABLE history.invites ("
+    " id uuid PRIMARY KEY,"
+    " conversation_id uuid NOT NULL REFERENCES history.conversations(id),"
+    " code_hash text NOT NULL UNIQUE,"
+    " created_by uuid NOT NULL,"
+    " created_at timestamptz NOT NULL,"
+    " expires_at timestamptz NOT NULL,"
+    " max_uses int,"
+    " uses int NOT NULL DEFAULT 0)",
 };
 
 const int history_migrations_count =

@@ -33,4 +33,10 @@ int apply_reaction_removed(apply_ctx *a);
  * -EINVAL when it is not an array of at most 50 user ids. */
 int apply_mentions_array(apply_ctx *a, pl_buf *out);
 
+int apply_conversation_updated(apply_ctx *a);
+int apply_conversation_deleted(apply_ctx *a);
+int apply_member_added(apply_ctx *a);
+int apply_member_removed(apply_ctx *a);
+int apply_member_role_changed(apply_ctx *a);
+int apply_invite_created(apply_ctx *a);
 #endif

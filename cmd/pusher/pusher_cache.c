@@ -30,6 +30,37 @@ pusher_members *pusher_members_new(size_t n)
     return m;
 }
 
+int pusher_members_has(const pusher_members *m, const char *id)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->ids[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+pusher_members *pusher_members_union(const pusher_members *a, const pusher_members *b)
+{
+    pusher_members *u = pusher_members_new(a->n + b->n);
+    size_t n = a->n;
+
+    if (!u)
+        return NULL;
+    memcpy(u->ids, a->ids, a->n * sizeof(a->ids[0]));
+    for (size_t i = 0; i < b->n; i++)
+        if (!pusher_members_has(a, b->ids[i]))
+            memcpy(u->ids[n++], b->ids[i], PL_ID_LEN);
+    u->n = n;
+    return u;
+}
+
+pusher_members *pusher_members_dup(const pusher_members *m)
+{
+    pusher_members *d = pusher_members_new(m->n);
+    if (d)
+        memcpy(d->ids, m->ids, m->n * sizeof(m->ids[0]));
+    return d;
+}
+
 int pusher_members_cache_new(pusher_members_cache **out, size_t max)
 {
     pusher_members_cache *c = calloc(1, sizeof(*c));
@@ -72,6 +103,11 @@ int pusher_members_cache_put(pusher_members_cache *c, const char *conv, pusher_m
         free(m);
     free(old);
     return r;
+}
+
+void pusher_members_cache_del(pusher_members_cache *c, const char *conv)
+{
+    free(pusher_map_del(c->map, conv));
 }
 
 size_t pusher_members_cache_count(pusher_members_cache *c)

@@ -2,7 +2,9 @@
  * belong to the Kafka thread alone (no locking).
  *
  * - members: conversation id -> member user ids. Filled from
- *   conversation.created events and from Postgres on a miss. At max
+ *   conversation.created events and from Postgres on a miss, and replaced
+ *   after every membership event, in stream order, so an entry is always
+ *   the membership as of the last event seen for its conversation. At max
  *   conversations it is cleared rather than evicted one by one: a refill
  *   costs one query per active conversation, and clearing keeps it simple.
  * - dedup: the last max event ids seen, so a producer retry that lands a
@@ -23,6 +25,12 @@ typedef struct pusher_members {
 
 /* n ids, zeroed; free with free(). NULL on OOM or n > PUSHER_MAX_MEMBERS. */
 pusher_members *pusher_members_new(size_t n);
+/* 1 if id is in m. */
+int pusher_members_has(const pusher_members *m, const char *id);
+/* a's ids then b's not in a; free with free(). NULL on OOM or too many. */
+pusher_members *pusher_members_union(const pusher_members *a, const pusher_members *b);
+/* A copy; free with free(). NULL on OOM. */
+pusher_members *pusher_members_dup(const pusher_members *m);
 
 typedef struct pusher_members_cache pusher_members_cache;
 
@@ -33,6 +41,8 @@ const pusher_members *pusher_members_cache_get(pusher_members_cache *c, const ch
 /* Takes ownership of m on every path (freed on -ENOMEM). May clear the
  * cache first when it is full. */
 int pusher_members_cache_put(pusher_members_cache *c, const char *conv, pusher_members *m);
+/* Forgets conv's entry, if any. */
+void pusher_members_cache_del(pusher_members_cache *c, const char *conv);
 size_t pusher_members_cache_count(pusher_members_cache *c);
 
 typedef struct pusher_dedup pusher_dedup;

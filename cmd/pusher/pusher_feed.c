@@ -2,6 +2,7 @@
 #include "pl_event.h"
 #include "pl_kafka.h"
 #include "pl_log.h"
+#include "pl_num.h"
 #include "pl_pg.h"
 #include "pl_pos.h"
 #include "pl_time.h"
@@ -14,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FEED_MAX_CONVERSATIONS 100000
 #define FEED_DEDUP_IDS 65536
@@ -22,8 +24,20 @@
 #define FEED_LAG_EVERY_MS 5000
 #define FEED_PG_WAIT_MS 1000
 
+#define FEED_LAG_WAIT_MS 5000 /* how long an event waits for the projection */
+#define FEED_LAG_RETRY_MS 20
+
+/* Who was a member right after offset $4, with how far the projection has
+ * got, in one statement (one snapshot). The rows are exact only once
+ * next_offset is past $4; until then the caller waits. The log keeps the
+ * answer exact also when the projection has run ahead of us. */
 static const char members_sql[] =
-    "SELECT user_id::text FROM history.members WHERE conversation_id = $1";
+    "SELECT o.n, l.user_id::text FROM"
+    " (SELECT coalesce((SELECT next_offset FROM history.offsets"
+    "   WHERE topic = $2 AND partition = $3::int), 0) AS n) o"
+    " LEFT JOIN LATERAL (SELECT DISTINCT ON (user_id) user_id, present"
+    "   FROM history.member_log WHERE conversation_id = $1 AND \"offset\" <= $4::bigint"
+    "   ORDER BY user_id, \"offset\" DESC) l ON l.present";
 
 struct pusher_feed {
     rd_kafka_t *rk;
@@ -202,23 +216,27 @@ static void feed_update_lag(pusher_feed *f)
     rd_kafka_topic_partition_list_destroy(pos);
 }
 
-/* The history projector owns history.members and may lag us, so an empty
- * answer is "not yet known": returned as -ENOENT and never cached. */
-static int feed_query_members(pusher_feed *f, const char *conv, pusher_members **out)
+/* Members of conv right after offset upto of partition, read once.
+ * -EAGAIN while the projection has not applied upto yet. */
+static int feed_query_members(pusher_feed *f, const char *conv, int32_t partition,
+                              int64_t upto, pusher_members **out)
 {
-    const char *params[1] = {conv};
+    char part[16], off[24], err[256], q[300];
+    const char *params[4] = {conv, f->topic, part, off};
     PGresult *res = NULL;
     pusher_members *m = NULL;
-    char err[256], q[300];
+    long long next = 0;
     PGconn *c;
     int r, n;
 
+    snprintf(part, sizeof(part), "%d", (int)partition);
+    snprintf(off, sizeof(off), "%lld", (long long)upto);
     c = pl_pg_acquire(f->pg, FEED_PG_WAIT_MS);
     if (!c) {
         pl_warn("pg_unavailable", "conversation_id=%s", conv);
-        return -EAGAIN;
+        return -EIO;
     }
-    r = pl_pg_exec(c, &res, err, sizeof(err), members_sql, 1, params);
+    r = pl_pg_exec(c, &res, err, sizeof(err), members_sql, 4, params);
     pl_pg_release(f->pg, c);
     if (r) {
         pl_error("pg_query_failed", "conversation_id=%s err=%s", conv,
@@ -226,15 +244,18 @@ static int feed_query_members(pusher_feed *f, const char *conv, pusher_members *
         goto out;
     }
     n = PQntuples(res);
-    r = -ENOENT;
-    if (n <= 0)
+    r = -EAGAIN;
+    if (n < 1 || pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, &next) ||
+        (upto != INT64_MAX && next <= upto))
         goto out;
+    if (PQgetisnull(res, 0, 1))
+        n = 0; /* nobody: a deleted group, or one we may not know yet */
     r = -E2BIG;
     m = pusher_members_new((size_t)n);
     if (!m)
         goto out;
     for (int i = 0; i < n; i++) {
-        const char *uid = PQgetvalue(res, i, 0);
+        const char *uid = PQgetvalue(res, i, 1);
         r = -EINVAL;
         if (!pl_id_valid(uid))
             goto out;
@@ -245,13 +266,36 @@ static int feed_query_members(pusher_feed *f, const char *conv, pusher_members *
     r = 0;
 out:
     free(m);
-    if (res)
-        PQclear(res);
+    PQclear(res);
     return r;
 }
 
-/* Cache first, then Postgres. *members is borrowed from the cache. */
-static int feed_members(pusher_feed *f, const char *conv, const pusher_members **members)
+/* feed_query_members, waiting (bounded) for the projection to catch up.
+ * Blocks this thread, and so every partition: only misses and
+ * membership events come here, and the projector is usually milliseconds
+ * behind. -ETIMEDOUT when it stayed behind. */
+static int feed_members_at(pusher_feed *f, const char *conv, int32_t partition,
+                           int64_t upto, pusher_members **out)
+{
+    int64_t end = pl_time_mono_ms() + FEED_LAG_WAIT_MS;
+    int r;
+
+    while ((r = feed_query_members(f, conv, partition, upto, out)) == -EAGAIN &&
+           !atomic_load(&f->stop)) {
+        if (pl_time_mono_ms() >= end)
+            return -ETIMEDOUT;
+        struct timespec ts = {0, FEED_LAG_RETRY_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return r == -EAGAIN ? -ESHUTDOWN : r;
+}
+
+/* Cache first, then Postgres as of just before the event km, which is
+ * what keeps a removed member from getting anything after their removal
+ * even when this pusher has never seen the conversation. *members is
+ * borrowed from the cache. */
+static int feed_members_exact(pusher_feed *f, const char *conv, const rd_kafka_message_t *km,
+                              const pusher_members **members)
 {
     pusher_members *m = NULL;
     int r;
@@ -259,7 +303,7 @@ static int feed_members(pusher_feed *f, const char *conv, const pusher_members *
     *members = pusher_members_cache_get(f->members, conv);
     if (*members)
         return 0;
-    r = feed_query_members(f, conv, &m);
+    r = feed_members_at(f, conv, km->partition, km->offset - 1, &m);
     if (r)
         return r;
     r = pusher_members_cache_put(f->members, conv, m); /* takes m */
@@ -299,28 +343,104 @@ static int feed_conversation_created(pusher_feed *f, const pl_event *ev, const c
     return r;
 }
 
-/* Delivers an event to the conversation's current members. */
-static int feed_to_members(pusher_feed *f, const pl_event *ev, const char *pos)
+static int feed_skip(pusher_feed *f, int r, const pl_event *ev, const char *pos)
+{
+    if (r == -ETIMEDOUT) {
+        pl_warn("projection_lag", "conversation_id=%s event_id=%s position=%s msg=\"the "
+                "projection stayed behind; event not pushed\"", ev->conversation_id, ev->id,
+                pos);
+        feed_reject(f, "projection_lag");
+    } else if (r != -ESHUTDOWN) {
+        feed_reject(f, "no_members");
+    }
+    return 0;
+}
+
+/* Delivers an event to the conversation's members as of the event. A
+ * message from a non-member is dropped, as the projection drops it. */
+static int feed_to_members(pusher_feed *f, const pl_event *ev, const char *pos,
+                           const rd_kafka_message_t *km)
 {
     const pusher_members *to = NULL;
     char *json = NULL;
     size_t len = 0;
-    int r = strcmp(ev->type, "message.created") == 0
-                ? pusher_build_message_created(ev, pos, &json, &len)
+    int msg = strcmp(ev->type, "message.created") == 0;
+    int r = msg ? pusher_build_message_created(ev, pos, &json, &len)
                 : pusher_build_generic(ev, pos, &json, &len);
 
     if (r)
         return r;
-    r = feed_members(f, ev->conversation_id, &to);
+    r = feed_members_exact(f, ev->conversation_id, km, &to);
+    if (!r && (to->n == 0 || (msg && !pusher_members_has(to, ev->actor))))
+        r = -ENOENT;
     if (r) {
         free(json);
-        if (r == -ENOENT)
-            pl_warn("members_unknown", "conversation_id=%s event_id=%s", ev->conversation_id,
-                    ev->id);
-        feed_reject(f, "no_members");
-        return 0;
+        return feed_skip(f, r, ev, pos);
     }
     return feed_deliver(f, json, len, ev->ts_ms, to);
+}
+
+static int feed_is_membership(const char *type)
+{
+    return !strcmp(type, "member.added") || !strcmp(type, "member.removed") ||
+           !strcmp(type, "member.role_changed") || !strcmp(type, "conversation.deleted");
+}
+
+/* 1 when the projection applied ev, judged from the members before and
+ * after it (the projector re-checks every rule, and may refuse). */
+static int feed_applied(const pl_event *ev, const pusher_members *before,
+                        const pusher_members *after)
+{
+    const char *user = pl_json_str(ev->data, "user_id");
+
+    if (!strcmp(ev->type, "conversation.deleted"))
+        return before->n > 0 && after->n == 0;
+    if (!user)
+        return 0;
+    if (!strcmp(ev->type, "member.added"))
+        return !pusher_members_has(before, user) && pusher_members_has(after, user);
+    if (!strcmp(ev->type, "member.removed"))
+        return pusher_members_has(before, user) && !pusher_members_has(after, user);
+    return pusher_members_has(after, user); /* role_changed: ids alone cannot tell */
+}
+
+/* A membership event: the frame goes to everyone who was a member before
+ * or after it (a removed member gets the frame about themselves, a new
+ * member the one that adds them), then the cache moves to "after", so
+ * nothing later reaches a removed member. */
+static int feed_membership(pusher_feed *f, const pl_event *ev, const char *pos,
+                           const rd_kafka_message_t *km)
+{
+    const pusher_members *cached = NULL;
+    pusher_members *before = NULL, *after = NULL, *to = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int r = feed_members_exact(f, ev->conversation_id, km, &cached);
+
+    if (!r && !(before = pusher_members_dup(cached)))
+        r = -ENOMEM;
+    if (!r)
+        r = feed_members_at(f, ev->conversation_id, km->partition, km->offset, &after);
+    if (r) {
+        feed_skip(f, r, ev, pos);
+        /* Unknown state: forget it, the next event reads it afresh. */
+        pusher_members_cache_del(f->members, ev->conversation_id);
+        goto out;
+    }
+    if (!feed_applied(ev, before, after)) {
+        feed_reject(f, "not_applied");
+    } else if (!(to = pusher_members_union(before, after))) {
+        r = -ENOMEM;
+    } else if ((r = pusher_build_generic(ev, pos, &json, &len)) == 0) {
+        r = feed_deliver(f, json, len, ev->ts_ms, to);
+    }
+    pusher_members_cache_put(f->members, ev->conversation_id, after); /* takes after */
+    after = NULL;
+out:
+    free(before);
+    free(after);
+    free(to);
+    return r;
 }
 
 static void feed_event(pusher_feed *f, const rd_kafka_message_t *m)
@@ -354,8 +474,12 @@ static void feed_event(pusher_feed *f, const rd_kafka_message_t *m)
     }
     if (strcmp(ev.type, "conversation.created") == 0)
         r = feed_conversation_created(f, &ev, pos);
+    else if (strcmp(ev.type, "invite.created") == 0)
+        r = 0; /* internal: carries a code hash, not for clients */
+    else if (feed_is_membership(ev.type))
+        r = feed_membership(f, &ev, pos, m);
     else
-        r = feed_to_members(f, &ev, pos);
+        r = feed_to_members(f, &ev, pos, m);
     if (r == -EINVAL) {
         pl_warn("event_rejected", "event_id=%s position=%s reason=bad_data", ev.id, pos);
         feed_reject(f, "invalid");

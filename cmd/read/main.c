@@ -6,6 +6,8 @@
 
 static const pl_http_route routes[] = {
     {"GET", "/api/v1/conversations", read_conversations, PL_HTTP_AUTH},
+    /* before {id}: the first matching pattern wins */
+    {"GET", "/api/v1/conversations/public", read_public_conversations, PL_HTTP_AUTH},
     {"GET", "/api/v1/conversations/{id}", read_conversation, PL_HTTP_AUTH},
     {"GET", "/api/v1/conversations/{id}/messages", read_messages, PL_HTTP_AUTH},
     {"GET", "/api/v1/search", read_search, PL_HTTP_AUTH},

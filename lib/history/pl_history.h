@@ -40,6 +40,9 @@ int pl_history_is_member(PGconn *c, const char *conversation_id, const char *use
 /* Writes {"id",...,"members":[...],"last_message":...}. -ENOENT when the
  * conversation does not exist, -EIO on a database error. */
 int pl_history_conversation_write(PGconn *c, const char *conversation_id, pl_jw *w);
+/* The same object without "members" and "last_message": small enough to
+ * ride in an event whatever the group's size. Same errors. */
+int pl_history_conversation_summary_write(PGconn *c, const char *conversation_id, pl_jw *w);
 /* Writes one message object from row of res, columns
  * PL_HISTORY_MESSAGE_COLS_FOR from col0 on. A deleted message is a
  * tombstone: empty text, deleted_at set, no reactions or mentions. */

@@ -31,33 +31,69 @@ static int members_write(PGconn *c, const char *id, pl_jw *w)
     return r;
 }
 
-int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
+/* The core columns come first; 8.. are the last message's; the group
+ * profile columns follow them (GROUP_COL). A deleted group is no more. */
+#define GROUP_COL (8 + PL_HISTORY_MESSAGE_NCOLS)
+static int conversation_query(PGconn *c, const char *id, PGresult **res)
 {
-    PGresult *res = NULL;
-    int r = pl_pg_exec(c, &res, NULL, 0,
+    int r = pl_pg_exec(c, res, NULL, 0,
                        "SELECT c.id, c.kind, c.title, c.created_by,"
                        " (extract(epoch from c.created_at)*1000)::bigint,"
                        " c.partition, c.\"offset\","
                        " (extract(epoch from c.last_activity_at)*1000)::bigint, "
                        PL_HISTORY_MESSAGE_COLS
+                       ", c.description, c.avatar_id, c.public"
                        " FROM history.conversations c"
                        " LEFT JOIN history.messages m ON m.id = c.last_message_id"
-                       " WHERE c.id=$1",
+                       " WHERE c.id=$1 AND c.deleted_at IS NULL",
                        1, &id);
-    if (r)
-        goto out;
-    if (PQntuples(res) == 0) {
+    if (r == 0 && PQntuples(*res) == 0)
         r = -ENOENT;
-        goto out;
-    }
+    return r;
+}
+
+static const char *col_or_null(const PGresult *res, int col)
+{
+    return PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col);
+}
+
+/* Opens the object and writes the fields every conversation shows. */
+static void conversation_core(pl_jw *w, const PGresult *res)
+{
     pl_jw_obj(w);
     pl_jw_kstr(w, "id", PQgetvalue(res, 0, 0));
     pl_jw_kstr(w, "kind", PQgetvalue(res, 0, 1));
-    pl_jw_kstr(w, "title", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2));
+    pl_jw_kstr(w, "title", col_or_null(res, 2));
+    pl_jw_kstr(w, "description", col_or_null(res, GROUP_COL));
+    pl_jw_kstr(w, "avatar_id", col_or_null(res, GROUP_COL + 1));
+    pl_jw_key(w, "public");
+    pl_jw_bool(w, PQgetvalue(res, 0, GROUP_COL + 2)[0] == 't');
     pl_jw_kstr(w, "created_by", PQgetvalue(res, 0, 3));
     pl_history_time_write(w, "created_at", res, 0, 4);
     pl_history_pos_write(w, res, 0, 5);
     pl_history_time_write(w, "last_activity_at", res, 0, 7);
+}
+
+int pl_history_conversation_summary_write(PGconn *c, const char *id, pl_jw *w)
+{
+    PGresult *res = NULL;
+    int r = conversation_query(c, id, &res);
+
+    if (r == 0) {
+        conversation_core(w, res);
+        pl_jw_end_obj(w);
+    }
+    PQclear(res);
+    return r;
+}
+
+int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
+{
+    PGresult *res = NULL;
+    int r = conversation_query(c, id, &res);
+    if (r)
+        goto out;
+    conversation_core(w, res);
     r = members_write(c, id, w);
     pl_jw_key(w, "last_message");
     if (PQgetisnull(res, 0, 8))
