@@ -3,6 +3,7 @@
  * and signals. Exit codes: 0 clean stop, 1 runtime failure, 2 bad config. */
 #include "auth.h"
 #include "auth_limit.h"
+#include "auth_presence.h"
 #include "auth_routes.h"
 #include "migrations.h"
 #include "pl_cfg.h"
@@ -93,6 +94,27 @@ static int producer_build(auth_ctx *ctx, const pl_svc_common *c)
     return r;
 }
 
+/* The presence view for user objects; its thread replays the topic while
+ * auth starts, and reads offline for everyone until then. */
+static int presence_build(auth_ctx *ctx, const pl_svc_common *c)
+{
+    const char *topic = pl_cfg_str("PARLEY_PRESENCE_TOPIC", "parley.presence");
+    long long ttl;
+    char err[512];
+    int r;
+
+    if (pl_cfg_int("PARLEY_PRESENCE_TTL_MS", 30000, 300, 600000, &ttl)) {
+        pl_error("config", "msg=\"PARLEY_PRESENCE_TTL_MS is 300-600000\"");
+        return -EINVAL;
+    }
+    err[0] = '\0';
+    r = auth_presence_new(&ctx->presence, c->kafka_brokers, c->instance, topic, ttl, err,
+                          sizeof(err));
+    if (r)
+        pl_error("kafka", "what=presence msg=\"%s\"", err);
+    return r;
+}
+
 /* Builds what the handlers share, beyond the keys. */
 static int ctx_build(auth_ctx *ctx, const pl_svc_common *c)
 {
@@ -117,6 +139,8 @@ static int ctx_build(auth_ctx *ctx, const pl_svc_common *c)
         r = auth_limit_init(ctx);
     if (!r)
         r = producer_build(ctx, c);
+    if (!r)
+        r = presence_build(ctx, c);
     if (r)
         pl_error("init_failed", "errno=%d", -r);
     return r;
@@ -180,6 +204,7 @@ int main(int argc, char **argv)
     if (ctx_build(&ctx, &c) == 0 && run(&ctx, &c) == 0)
         rc = 0;
 out:
+    auth_presence_free(ctx.presence);
     pl_kafka_producer_free(ctx.producer, 5000);
     auth_limit_free(&ctx);
     pl_pg_pool_free(ctx.pool);

@@ -7,6 +7,7 @@
 #include "pl_token.h"
 #include "pusher_feed.h"
 #include "pusher_hub.h"
+#include "pusher_presence.h"
 #include "pusher_util.h"
 #include "pusher_ws.h"
 
@@ -24,6 +25,7 @@ typedef struct app {
     pl_metrics *metrics;
     pusher_hub *hub;
     pusher_feed *feed;
+    pusher_presence *presence;
     pusher_ws *ws;
 } app;
 
@@ -132,13 +134,37 @@ static int start_feed(app *a, const pl_svc_common *c)
     return r ? 1 : 0;
 }
 
+static int start_presence(app *a, const pl_svc_common *c)
+{
+    pusher_presence_cfg pc = {
+        .brokers = c->kafka_brokers, .instance = c->instance, .pg_dsn = c->pg_dsn,
+        .topic = pl_cfg_str("PARLEY_PRESENCE_TOPIC", "parley.presence")};
+    long long ttl;
+    char err[512], q[560];
+    int r;
+
+    /* How long a silent pusher's users still count as online. */
+    if (pl_cfg_int("PARLEY_PRESENCE_TTL_MS", 30000, 300, 600000, &ttl)) {
+        pl_error("config_error", "setting=PARLEY_PRESENCE_TTL_MS reason=\"300-600000\"");
+        return EXIT_CONFIG;
+    }
+    pc.ttl_ms = ttl;
+    err[0] = '\0';
+    r = pusher_presence_new(&a->presence, &pc, a->hub, err, sizeof(err));
+    if (r == -EINVAL) {
+        pl_error("config_error", "setting=kafka reason=%s", pusher_quote(q, sizeof(q), err));
+        return EXIT_CONFIG;
+    }
+    return r ? 1 : 0;
+}
+
 static int start_ws(app *a, const pl_svc_common *c)
 {
     const char *origins = pl_cfg_str("PARLEY_WS_ALLOWED_ORIGINS",
                                      "http://127.0.0.1:8080,http://localhost:8080");
     pusher_ws_cfg wc = {.addr = c->http_addr, .port = (int)c->http_port, .origins = origins,
                         .public_key = c->pubkey, .hub = a->hub, .metrics = a->metrics,
-                        .ready = feed_ready, .ready_arg = a->feed};
+                        .presence = a->presence, .ready = feed_ready, .ready_arg = a->feed};
     int r = pusher_ws_new(&a->ws, &wc);
 
     if (r == -EINVAL) {
@@ -168,6 +194,7 @@ static void teardown(app *a)
     sigaction(SIGINT, &sa, NULL);
     signal_ws = NULL;
     pusher_ws_free(a->ws);
+    pusher_presence_free(a->presence); /* after the sockets' last -1 */
     pusher_hub_free(a->hub);
     pl_metrics_free(a->metrics);
 }
@@ -188,6 +215,8 @@ int main(void)
         goto out;
     code = start_feed(&a, &c);
     if (!code)
+        code = start_presence(&a, &c);
+    if (!code)
         code = start_ws(&a, &c);
     if (code)
         goto out;
@@ -195,6 +224,8 @@ int main(void)
     install_signals();
     code = 1;
     r = pusher_feed_start(a.feed);
+    if (!r && (r = pusher_presence_start(a.presence)) != 0)
+        pl_error("presence_start_failed", "err=%d", r);
     if (r) {
         pl_error("feed_start_failed", "err=%d", r);
         goto out;

@@ -47,6 +47,7 @@ struct pusher_ws {
     struct lws_context *ctx;
     pusher_hub *hub;
     pl_metrics *metrics;
+    pusher_presence *presence;
     pusher_ws_ready_fn ready;
     void *ready_arg;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -216,6 +217,7 @@ static int ws_auth(ws_session *s, yajl_val t)
         return ws_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
     memcpy(s->sid, c.sid, PL_ID_LEN);
     s->authed = 1;
+    pusher_presence_socket(s->srv->presence, c.sub, 1);
     lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
     pl_info("client_auth_ok", "peer=%s user_id=%s session_id=%s", ip, c.sub, c.sid);
     r = pusher_build_ready(c.sub, c.sid, &json, &len);
@@ -333,6 +335,8 @@ static void ws_closed(ws_session *s)
 
     if (!s->is_ws)
         return;
+    if (s->node.linked)
+        pusher_presence_socket(srv->presence, s->node.user_id, -1);
     pusher_hub_index_del(srv->hub, &s->node);
     if (s->prev)
         s->prev->next = s->next;
@@ -652,6 +656,7 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     memcpy(srv->pk, cfg->public_key, sizeof(srv->pk));
     srv->hub = cfg->hub;
     srv->metrics = cfg->metrics;
+    srv->presence = cfg->presence;
     srv->ready = cfg->ready;
     srv->ready_arg = cfg->ready_arg;
     ws_setup_protocols(srv);

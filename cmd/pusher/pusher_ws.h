@@ -23,6 +23,7 @@
 
 #include "pl_metrics.h"
 #include "pusher_hub.h"
+#include "pusher_presence.h"
 
 typedef struct pusher_ws pusher_ws;
 typedef int (*pusher_ws_ready_fn)(void *arg); /* any thread; 1 when ready */
@@ -34,6 +35,7 @@ typedef struct pusher_ws_cfg {
     const unsigned char *public_key; /* crypto_sign_PUBLICKEYBYTES, copied */
     pusher_hub *hub;                 /* borrowed, outlives the server */
     pl_metrics *metrics;             /* borrowed, outlives the server */
+    pusher_presence *presence;       /* borrowed, outlives the server; may be NULL */
     pusher_ws_ready_fn ready;        /* the feed's readiness */
     void *ready_arg;
 } pusher_ws_cfg;

@@ -6,6 +6,7 @@ set -eu
 events=${PARLEY_EVENTS_TOPIC:-parley.events}
 sessions=${PARLEY_SESSIONS_TOPIC:-parley.sessions}
 ephemeral=${PARLEY_EPHEMERAL_TOPIC:-parley.ephemeral}
+presence=${PARLEY_PRESENCE_TOPIC:-parley.presence}
 parts=${PARLEY_PARTITIONS:-32}
 
 create() { # topic, then --config k=v pairs
@@ -25,3 +26,9 @@ create "$sessions" --config cleanup.policy=delete --config retention.ms=60480000
 # Typing and other live-only signals (key = conversation id): read from the
 # end by pushers, never projected; a minute is plenty.
 create "$ephemeral" --config cleanup.policy=delete --config retention.ms=60000
+# Presence: the latest socket count per (user, pusher instance) and each
+# instance's heartbeat. Compacted, so a starting pusher or auth replays
+# current state, not history; tombstones live an hour, segments roll
+# hourly so compaction can act on them.
+create "$presence" --config cleanup.policy=compact --config segment.ms=3600000 \
+    --config delete.retention.ms=3600000 --config min.compaction.lag.ms=0

@@ -46,6 +46,7 @@ def stack():
     os.environ.setdefault("PARLEY_LOGIN_RATE_ACCOUNT_BURST", "1000000")
     # Seal archive segments quickly so tests see them.
     os.environ.setdefault("PARLEY_ARCHIVE_SEGMENT_MS", "1000")
+    os.environ.setdefault("PARLEY_PRESENCE_TTL_MS", "4000")  # crashed pusher -> offline fast
     # Sanitizer findings in a service must fail the run, not scroll by.
     os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
