@@ -1,10 +1,12 @@
 /* POST /api/v1/conversations/{id}/messages {client_msg_id, text, reply_to?} */
 #include "command.h"
 #include "command_message.h"
+#include "command_attach.h"
 #include "pl_event.h"
 #include "pl_history.h"
 #include "pl_num.h"
 #include "pl_time.h"
+#include "pl_utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 typedef struct send_state {
     char message_id[PL_ID_LEN];
     const char *conv, *cmid, *text, *reply_to; /* borrowed from the request */
+    command_attach *att;                       /* borrowed from the request */
     char *ev;                                  /* the event, once built */
     size_t len;
 } send_state;
@@ -105,6 +108,7 @@ static int send_event(pl_http_req *req, PGconn *pg, send_state *s)
     pl_jw_kstr(&w, "text", s->text);
     if (s->reply_to)
         pl_jw_kstr(&w, "reply_to", s->reply_to);
+    command_attach_write(&w, s->att);
     r = command_mentions_write(pg, s->conv, s->text, &w);
     if (r) {
         pl_jw_free(&w);
@@ -161,9 +165,13 @@ static int send_validate(pl_http_req *req, yajl_val body, send_state *s)
                             "client_msg_id must be 1-64 printable ASCII characters");
         return -EINVAL;
     }
-    if (command_text_ok(req, s->text) != 0)
+    if (!s->text && command_attach_present(body))
+        s->text = ""; /* attachments alone make a message */
+    if ((!command_attach_present(body) || pl_utf8_has_text(s->text)) &&
+        command_text_ok(req, s->text) != 0)
         return -EINVAL;
-    /* attachment_ids will be checked here too once attachments exist. */
+    if (command_attach_parse(req, body, s->att) != 0)
+        return -EINVAL;
     if (reply && !YAJL_IS_NULL(reply)) {
         s->reply_to = YAJL_IS_STRING(reply) ? reply->u.string : NULL;
         if (!pl_id_valid(s->reply_to)) {
@@ -181,6 +189,7 @@ void command_send_message(pl_http_req *req, void *ctx)
     yajl_val body = NULL;
     command_op *op = NULL;
     send_state *s = NULL;
+    command_attach att = {0};
 
     if (!pl_id_valid(conv)) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
@@ -195,14 +204,16 @@ void command_send_message(pl_http_req *req, void *ctx)
         goto out;
     }
     s->conv = conv;
+    s->att = &att;
     if (send_validate(req, body, s) != 0 || !command_rate_ok(cmd, req))
         goto out;
     /* The id is derived from what identifies the intent, so a retry after a
      * timeout names the same message and the projection stores it once. */
     const char *parts[] = {conv, pl_http_claims(req)->sub, s->cmid};
     pl_id_derive(s->message_id, "parley.message", parts, 3);
-    if (send_authorise(cmd, req, s) != 0)
+    if (command_attach_check(cmd, req, &att) != 0 || send_authorise(cmd, req, s) != 0)
         goto out;
+    s->att = NULL; /* written into the event; att dies with this call */
     char *ev = s->ev;
     size_t len = s->len;
     s->ev = NULL;
@@ -212,6 +223,7 @@ void command_send_message(pl_http_req *req, void *ctx)
     op = NULL;
     s = NULL;
 out:
+    command_attach_free(&att);
     if (s)
         free(s->ev);
     free(op);

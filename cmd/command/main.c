@@ -1,7 +1,8 @@
 /* parley-command: the write side of the REST API. */
 #include "command.h"
-#include "command_group.h"
 #include "command_message.h"
+#include "command_group.h"
+#include "command_live.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
 
@@ -10,6 +11,15 @@
 static const pl_http_route routes[] = {
     {"POST", "/api/v1/conversations", command_create_conversation, PL_HTTP_AUTH},
     {"POST", "/api/v1/conversations/{id}/messages", command_send_message, PL_HTTP_AUTH},
+    {"PATCH", "/api/v1/conversations/{id}/messages/{mid}", command_edit_message, PL_HTTP_AUTH},
+    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}", command_delete_message,
+     PL_HTTP_AUTH},
+    {"PUT", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
+     command_add_reaction, PL_HTTP_AUTH},
+    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
+     command_remove_reaction, PL_HTTP_AUTH},
+    {"POST", "/api/v1/conversations/{id}/typing", command_typing, PL_HTTP_AUTH},
+    {"POST", "/api/v1/conversations/{id}/read", command_read, PL_HTTP_AUTH},
     {"PATCH", "/api/v1/conversations/{id}", command_update_conversation, PL_HTTP_AUTH},
     {"DELETE", "/api/v1/conversations/{id}", command_delete_conversation, PL_HTTP_AUTH},
     {"POST", "/api/v1/conversations/{id}/members", command_add_member, PL_HTTP_AUTH},
@@ -19,13 +29,6 @@ static const pl_http_route routes[] = {
     {"POST", "/api/v1/conversations/{id}/join", command_join, PL_HTTP_AUTH},
     {"POST", "/api/v1/conversations/{id}/invites", command_create_invite, PL_HTTP_AUTH},
     {"POST", "/api/v1/invites/{code}/accept", command_accept_invite, PL_HTTP_AUTH},
-    {"PATCH", "/api/v1/conversations/{id}/messages/{mid}", command_edit_message, PL_HTTP_AUTH},
-    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}", command_delete_message,
-     PL_HTTP_AUTH},
-    {"PUT", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
-     command_add_reaction, PL_HTTP_AUTH},
-    {"DELETE", "/api/v1/conversations/{id}/messages/{mid}/reactions/{emoji}",
-     command_remove_reaction, PL_HTTP_AUTH},
 };
 
 static int ready(void *ctx)

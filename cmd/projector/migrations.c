@@ -100,6 +100,33 @@ const char *const history_migrations[] = {
     " expires_at timestamptz NOT NULL,"
     " max_uses int,"
     " uses int NOT NULL DEFAULT 0)",
+
+    /* Attachments posted in a message, with the metadata the command API
+     * copied into the event, so history never joins media.*; the
+     * conversation id is what download authorisation asks about. */
+    "CREATE TABLE history.message_attachments ("
+    " message_id uuid NOT NULL REFERENCES history.messages(id),"
+    " ord int NOT NULL,"
+    " attachment_id uuid NOT NULL,"
+    " conversation_id uuid NOT NULL,"
+    " content_type text NOT NULL,"
+    " size bigint NOT NULL,"
+    " width int,"
+    " height int,"
+    " filename text NOT NULL,"
+    " PRIMARY KEY (message_id, ord));"
+    "CREATE INDEX message_attachments_by_attachment"
+    " ON history.message_attachments (attachment_id, conversation_id)",
+
+    /* Read markers: the offset (in the conversation's partition) of the
+     * last event the user has read; it only moves forward. Unread counts
+     * are computed from it at read time over messages_by_position. */
+    "CREATE TABLE history.read_markers ("
+    " conversation_id uuid NOT NULL,"
+    " user_id uuid NOT NULL,"
+    " \"offset\" bigint NOT NULL,"
+    " updated_at timestamptz NOT NULL,"
+    " PRIMARY KEY (conversation_id, user_id))",
 };
 
 const int history_migrations_count =

@@ -16,16 +16,17 @@ static const struct {
 } handlers[] = {
     {"conversation.created", apply_conversation_created},
     {"message.created", apply_message_created},
+    {"message.edited", apply_message_edited},
+    {"message.deleted", apply_message_deleted},
+    {"reaction.added", apply_reaction_added},
+    {"reaction.removed", apply_reaction_removed},
     {"conversation.updated", apply_conversation_updated},
     {"conversation.deleted", apply_conversation_deleted},
     {"member.added", apply_member_added},
     {"member.removed", apply_member_removed},
     {"member.role_changed", apply_member_role_changed},
     {"invite.created", apply_invite_created},
-    {"message.edited", apply_message_edited},
-    {"message.deleted", apply_message_deleted},
-    {"reaction.added", apply_reaction_added},
-    {"reaction.removed", apply_reaction_removed},
+    {"read.updated", apply_read_updated},
 };
 
 /* A constraint or data error means the event itself is bad: skip it.

@@ -25,6 +25,8 @@ int apply_result(apply_ctx *a, PGresult *res, int r);
 
 int apply_conversation_created(apply_ctx *a);
 int apply_message_created(apply_ctx *a);
+/* The attachments of a message.created event; called by it. */
+int apply_message_attachments(apply_ctx *a);
 int apply_message_edited(apply_ctx *a);
 int apply_message_deleted(apply_ctx *a);
 int apply_reaction_added(apply_ctx *a);
@@ -32,11 +34,12 @@ int apply_reaction_removed(apply_ctx *a);
 /* Writes data.mentions (absent: none) as a uuid[] literal into out;
  * -EINVAL when it is not an array of at most 50 user ids. */
 int apply_mentions_array(apply_ctx *a, pl_buf *out);
-
 int apply_conversation_updated(apply_ctx *a);
 int apply_conversation_deleted(apply_ctx *a);
 int apply_member_added(apply_ctx *a);
 int apply_member_removed(apply_ctx *a);
 int apply_member_role_changed(apply_ctx *a);
 int apply_invite_created(apply_ctx *a);
+int apply_read_updated(apply_ctx *a);
+
 #endif

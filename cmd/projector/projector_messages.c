@@ -86,6 +86,8 @@ int apply_message_created(apply_ctx *a)
         " FROM ins WHERE c.id = $2",
         11, p);
     r = apply_result(a, res, r);
+    if (r == 0)
+        r = apply_message_attachments(a);
 out:
     pl_buf_free(&men);
     return r;

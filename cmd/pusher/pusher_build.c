@@ -156,6 +156,14 @@ int pusher_build_message_created(const pl_event *ev, const char *pos, char **jso
     write_reply_and_mentions(&w, ev->data);
     pl_jw_kstr(&w, "created_at", iso);
     pl_jw_kstr(&w, "position", pos);
+    /* The command API wrote this metadata; the event is at most 64 KiB. */
+    pl_jw_key(&w, "attachments");
+    if (YAJL_IS_ARRAY(pl_json_get(ev->data, "attachments")))
+        pl_jw_value(&w, pl_json_get(ev->data, "attachments"));
+    else {
+        pl_jw_arr(&w);
+        pl_jw_end_arr(&w);
+    }
     pl_jw_end_obj(&w);
     pl_jw_end_obj(&w);
     return pl_jw_finish(&w, json, len);

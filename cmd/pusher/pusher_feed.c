@@ -39,14 +39,18 @@ static const char members_sql[] =
     "   FROM history.member_log WHERE conversation_id = $1 AND \"offset\" <= $4::bigint"
     "   ORDER BY user_id, \"offset\" DESC) l ON l.present";
 
+enum { FEED_EVENTS, FEED_SESSIONS, FEED_EPHEMERAL, FEED_NTOPICS };
+
 struct pusher_feed {
     rd_kafka_t *rk;
-    char *topic;
+    char *topic;                    /* == topics[FEED_EVENTS] */
+    char *topics[FEED_NTOPICS];
     pl_pg_pool *pg;
     pusher_hub *hub;
     pl_metrics *metrics;
     pusher_members_cache *members;
     pusher_dedup *dedup;
+    pusher_members *scratch; /* feed_members' uncached answer */
     rd_kafka_topic_partition_list_t *assigned;
     char *value; /* PL_EVENT_MAX + 1: pl_event_parse wants a NUL after the JSON */
     pthread_t thread;
@@ -122,9 +126,11 @@ int pusher_feed_new(pusher_feed **out, const pusher_feed_cfg *cfg, pusher_hub *h
         return -ENOMEM;
     f->hub = hub;
     f->metrics = metrics;
-    f->topic = strdup(cfg->topic);
+    f->topic = f->topics[FEED_EVENTS] = strdup(cfg->topic);
+    f->topics[FEED_SESSIONS] = strdup(cfg->sessions_topic);
+    f->topics[FEED_EPHEMERAL] = strdup(cfg->ephemeral_topic);
     f->value = malloc(PL_EVENT_MAX + 1);
-    if (!f->topic || !f->value)
+    if (!f->topic || !f->topics[FEED_SESSIONS] || !f->topics[FEED_EPHEMERAL] || !f->value)
         goto out;
     r = pusher_members_cache_new(&f->members, FEED_MAX_CONVERSATIONS);
     if (!r)
@@ -150,11 +156,12 @@ out:
     return r;
 }
 
-/* Assigns every partition at its end. 0 once done, -EAGAIN to retry. */
-static int feed_assign(pusher_feed *f)
+/* Adds every partition of topic, at its end, to list. -EAGAIN to retry. */
+static int feed_add_topic(pusher_feed *f, const char *topic,
+                          rd_kafka_topic_partition_list_t *list)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->rk, f->topic, NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->rk, topic, NULL);
     rd_kafka_resp_err_t e;
     int r = -EAGAIN;
 
@@ -162,33 +169,52 @@ static int feed_assign(pusher_feed *f)
         return -EAGAIN;
     e = rd_kafka_metadata(f->rk, 0, rkt, &md, FEED_METADATA_MS);
     if (e) {
-        pl_warn("kafka_metadata_failed", "topic=%s code=%s", f->topic, rd_kafka_err2name(e));
+        pl_warn("kafka_metadata_failed", "topic=%s code=%s", topic, rd_kafka_err2name(e));
         goto out;
     }
     if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
-        pl_warn("kafka_topic_unavailable", "topic=%s code=%s", f->topic,
+        pl_warn("kafka_topic_unavailable", "topic=%s code=%s", topic,
                 rd_kafka_err2name(md->topic_cnt == 1 ? md->topics[0].err
                                                      : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         goto out;
     }
-    f->assigned = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(f->assigned, f->topic, md->topics[0].partitions[i].id)
+        rd_kafka_topic_partition_list_add(list, topic, md->topics[0].partitions[i].id)
             ->offset = RD_KAFKA_OFFSET_END;
-    e = rd_kafka_assign(f->rk, f->assigned);
-    if (e) {
-        pl_error("kafka_assign_failed", "topic=%s code=%s", f->topic, rd_kafka_err2name(e));
-        rd_kafka_topic_partition_list_destroy(f->assigned);
-        f->assigned = NULL;
-        goto out;
-    }
-    pl_info("kafka_assigned", "topic=%s partitions=%d", f->topic, f->assigned->cnt);
-    atomic_store(&f->ready, 1);
     r = 0;
 out:
     if (md)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
+    return r;
+}
+
+/* Assigns every partition of every topic at its end (all are live-only
+ * feeds). 0 once done, -EAGAIN to retry. */
+static int feed_assign(pusher_feed *f)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(96);
+    rd_kafka_resp_err_t e;
+    int r = 0;
+
+    for (int i = 0; !r && i < FEED_NTOPICS; i++)
+        r = feed_add_topic(f, f->topics[i], list);
+    if (r)
+        goto out;
+    e = rd_kafka_assign(f->rk, list);
+    if (e) {
+        pl_error("kafka_assign_failed", "topic=%s code=%s", f->topic, rd_kafka_err2name(e));
+        r = -EAGAIN;
+        goto out;
+    }
+    pl_info("kafka_assigned", "topics=%s,%s,%s partitions=%d", f->topics[0], f->topics[1],
+            f->topics[2], list->cnt);
+    f->assigned = list;
+    list = NULL;
+    atomic_store(&f->ready, 1);
+out:
+    if (list)
+        rd_kafka_topic_partition_list_destroy(list);
     return r;
 }
 
@@ -206,7 +232,7 @@ static void feed_update_lag(pusher_feed *f)
         for (int i = 0; i < pos->cnt; i++) {
             rd_kafka_topic_partition_t *p = &pos->elems[i];
             if (p->offset < 0 ||
-                rd_kafka_get_watermark_offsets(f->rk, f->topic, p->partition, &lo, &hi) ||
+                rd_kafka_get_watermark_offsets(f->rk, p->topic, p->partition, &lo, &hi) ||
                 hi < p->offset)
                 continue;
             lag += hi - p->offset;
@@ -311,6 +337,26 @@ static int feed_members_exact(pusher_feed *f, const char *conv, const rd_kafka_m
         return r;
     *members = pusher_members_cache_get(f->members, conv);
     return 0;
+}
+
+/* For events outside the events topic (no offset to be exact about): the
+ * cache, else the projection as it is now. Such an answer is never
+ * cached, since the projection may lag what this pusher already applied.
+ * *members is borrowed until the next call. */
+static int feed_members(pusher_feed *f, const char *conv, const pusher_members **members)
+{
+    int r;
+
+    *members = pusher_members_cache_get(f->members, conv);
+    if (*members)
+        return 0;
+    free(f->scratch);
+    f->scratch = NULL;
+    r = feed_query_members(f, conv, 0, INT64_MAX, &f->scratch);
+    if (r == 0 && f->scratch->n == 0)
+        r = -ENOENT;
+    *members = f->scratch;
+    return r;
 }
 
 static int feed_deliver(pusher_feed *f, char *json, size_t len, int64_t ts_ms,
@@ -490,14 +536,138 @@ out:
     pl_event_free(&ev);
 }
 
+/* Copies a record into f->value, NUL-terminated. -EINVAL when too big. */
+static int feed_copy(pusher_feed *f, const rd_kafka_message_t *m)
+{
+    if (m->len > PL_EVENT_MAX || !m->payload) {
+        feed_reject(f, "invalid");
+        return -EINVAL;
+    }
+    memcpy(f->value, m->payload, m->len);
+    f->value[m->len] = '\0';
+    return 0;
+}
+
+static int feed_session_frame(const char *sid, char **json, size_t *len)
+{
+    pl_jw w;
+    int r = pl_jw_init(&w);
+
+    if (r)
+        return r;
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "type", "session.revoked");
+    pl_jw_kstr(&w, "session_id", sid);
+    pl_jw_end_obj(&w);
+    return pl_jw_finish(&w, json, len);
+}
+
+/* session.revoked {user_id, session_id} from auth: close that session's
+ * sockets (the lws thread does it, see pusher_delivery.close_sid). */
+static void feed_session(pusher_feed *f, const rd_kafka_message_t *m)
+{
+    const char *type, *uid, *sid;
+    pusher_delivery *d = NULL;
+    pusher_frame *frame = NULL;
+    yajl_val t = NULL;
+    char err[128], users[1][PL_ID_LEN], *json = NULL;
+    size_t len = 0;
+
+    if (feed_copy(f, m) || pl_json_parse(f->value, m->len, &t, err, sizeof(err)))
+        goto bad;
+    type = pl_json_str(t, "type");
+    uid = pl_json_str(t, "user_id");
+    sid = pl_json_str(t, "session_id");
+    if (!type || strcmp(type, "session.revoked") != 0 || !pl_id_valid(uid) ||
+        !pl_id_valid(sid))
+        goto bad;
+    memcpy(users[0], uid, PL_ID_LEN);
+    if (feed_session_frame(sid, &json, &len) ||
+        pusher_frame_from_json(&frame, json, len) || /* takes json */
+        pusher_delivery_new(&d, frame, pl_time_real_ms(), (const char(*)[PL_ID_LEN])users, 1))
+        goto out;
+    memcpy(d->close_sid, sid, PL_ID_LEN);
+    pl_info("session_revoked", "user_id=%s session_id=%s", uid, sid);
+    pusher_hub_push(f->hub, d); /* takes d */
+    goto out;
+bad:
+    feed_reject(f, "invalid");
+out:
+    yajl_tree_free(t);
+}
+
+/* The members of ev's conversation but its actor: who sees a typing event. */
+static int feed_others(pusher_feed *f, const pl_event *ev, pusher_members **out)
+{
+    const pusher_members *all = NULL;
+    pusher_members *m;
+    size_t n = 0;
+    int r = feed_members(f, ev->conversation_id, &all);
+
+    if (r)
+        return r;
+    m = pusher_members_new(all->n);
+    if (!m)
+        return -ENOMEM;
+    for (size_t i = 0; i < all->n; i++)
+        if (strcmp(all->ids[i], ev->actor) != 0)
+            memcpy(m->ids[n++], all->ids[i], PL_ID_LEN);
+    m->n = n;
+    *out = m;
+    return 0;
+}
+
+/* parley.ephemeral: typing {"type","conversation_id","user_id","at"} to
+ * the other members. Nothing here is ever stored. */
+static void feed_ephemeral(pusher_feed *f, const rd_kafka_message_t *m)
+{
+    char err[160], at[PL_TIME_ISO_LEN], *json = NULL;
+    pusher_members *to = NULL;
+    size_t len = 0;
+    pl_event ev;
+    pl_jw w;
+
+    if (feed_copy(f, m))
+        return;
+    if (pl_event_parse(f->value, m->len, &ev, err, sizeof(err))) {
+        feed_reject(f, "invalid");
+        return;
+    }
+    if (strcmp(ev.type, "typing") != 0 || pl_jw_init(&w)) {
+        feed_reject(f, "unknown_type");
+        goto out;
+    }
+    pl_time_iso(at, ev.ts_ms);
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "type", "typing");
+    pl_jw_kstr(&w, "conversation_id", ev.conversation_id);
+    pl_jw_kstr(&w, "user_id", ev.actor);
+    pl_jw_kstr(&w, "at", at);
+    pl_jw_end_obj(&w);
+    if (pl_jw_finish(&w, &json, &len) || feed_others(f, &ev, &to)) {
+        free(json);
+        goto out;
+    }
+    feed_deliver(f, json, len, ev.ts_ms, to); /* takes json */
+out:
+    free(to);
+    pl_event_free(&ev);
+}
+
 static void feed_poll(pusher_feed *f)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, FEED_POLL_MS);
+    const char *topic;
 
     if (!m)
         return;
+    topic = m->err ? NULL : rd_kafka_topic_name(m->rkt);
     if (m->err)
         feed_on_error(f->rk, m->err, rd_kafka_message_errstr(m), NULL);
+    else if (strcmp(topic, f->topics[FEED_SESSIONS]) == 0)
+        feed_session(f, m);
+    else if (strcmp(topic, f->topics[FEED_EPHEMERAL]) == 0)
+        feed_ephemeral(f, m);
     else
         feed_event(f, m);
     rd_kafka_message_destroy(m);
@@ -549,8 +719,10 @@ void pusher_feed_free(pusher_feed *f)
         rd_kafka_topic_partition_list_destroy(f->assigned);
     pusher_dedup_free(f->dedup);
     pusher_members_cache_free(f->members);
+    free(f->scratch);
     pl_pg_pool_free(f->pg);
     free(f->value);
-    free(f->topic);
+    for (int i = 0; i < FEED_NTOPICS; i++)
+        free(f->topics[i]);
     free(f);
 }

@@ -40,7 +40,7 @@ int read_pos_param(pl_http_req *req, const char *name, pl_pos *out);
 void read_conversations(pl_http_req *req, void *ctx);
 void read_conversation(pl_http_req *req, void *ctx);
 void read_messages(pl_http_req *req, void *ctx);
-void read_public_conversations(pl_http_req *req, void *ctx);
 void read_search(pl_http_req *req, void *ctx);
+void read_public_conversations(pl_http_req *req, void *ctx);
 
 #endif

@@ -29,8 +29,12 @@
     " E'\\x1e' ORDER BY x.first, x.emoji) FROM (SELECT r.emoji, count(*) AS n,"   \
     " coalesce(bool_or(r.user_id = " viewer "::uuid), false) AS me,"               \
     " min(r.\"offset\") AS first FROM history.reactions r"                        \
-    " WHERE r.message_id = m.id GROUP BY r.emoji) x)"
-#define PL_HISTORY_MESSAGE_NCOLS 16
+    " WHERE r.message_id = m.id GROUP BY r.emoji) x), "                          \
+    "(SELECT json_agg(json_strip_nulls(json_build_object('id', a.attachment_id,"  \
+    " 'content_type', a.content_type, 'size', a.size, 'width', a.width,"         \
+    " 'height', a.height, 'filename', a.filename)) ORDER BY a.ord)"              \
+    " FROM history.message_attachments a WHERE a.message_id = m.id)"
+#define PL_HISTORY_MESSAGE_NCOLS 17
 /* The same for no particular reader: every reaction's "me" is false. */
 #define PL_HISTORY_MESSAGE_COLS PL_HISTORY_MESSAGE_COLS_FOR("NULL")
 
@@ -40,6 +44,17 @@ int pl_history_is_member(PGconn *c, const char *conversation_id, const char *use
 /* Writes {"id",...,"members":[...],"last_message":...}. -ENOENT when the
  * conversation does not exist, -EIO on a database error. */
 int pl_history_conversation_write(PGconn *c, const char *conversation_id, pl_jw *w);
+/* The same, plus viewer's own fields (pl_history_viewer_write) when
+ * viewer is not NULL. */
+int pl_history_conversation_write_as(PGconn *c, const char *conversation_id,
+                                     const char *viewer, pl_jw *w);
+/* Writes "unread_count" (messages by others after viewer's read marker,
+ * not deleted), "mention_count" (those of them mentioning viewer) and
+ * "last_read_position" (null before the first read) into the open object.
+ * Counted in one statement at read time, so the numbers are exact for one
+ * snapshot however sends and reads interleave. -EIO on a database error. */
+int pl_history_viewer_write(PGconn *c, const char *conversation_id, const char *viewer,
+                            pl_jw *w);
 /* The same object without "members" and "last_message": small enough to
  * ride in an event whatever the group's size. Same errors. */
 int pl_history_conversation_summary_write(PGconn *c, const char *conversation_id, pl_jw *w);

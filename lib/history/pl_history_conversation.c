@@ -89,6 +89,12 @@ int pl_history_conversation_summary_write(PGconn *c, const char *id, pl_jw *w)
 
 int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
 {
+    return pl_history_conversation_write_as(c, id, NULL, w);
+}
+
+int pl_history_conversation_write_as(PGconn *c, const char *id, const char *viewer,
+                                     pl_jw *w)
+{
     PGresult *res = NULL;
     int r = conversation_query(c, id, &res);
     if (r)
@@ -100,6 +106,8 @@ int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
         pl_jw_null(w);
     else
         pl_history_message_write(w, res, 0, 8);
+    if (!r && viewer)
+        r = pl_history_viewer_write(c, id, viewer, w);
     pl_jw_end_obj(w);
 out:
     PQclear(res);

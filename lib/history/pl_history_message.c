@@ -14,7 +14,7 @@
 enum {
     C_ID, C_CONV, C_CMID, C_SENDER, C_TEXT, C_CREATED, C_PART, C_OFF,
     C_EDITED, C_DELETED, C_REPLY_TO, C_Q_SENDER, C_Q_TEXT, C_Q_DELETED,
-    C_MENTIONS, C_REACTIONS,
+    C_MENTIONS, C_REACTIONS, C_ATTACHMENTS,
 };
 
 static void time_or_null(pl_jw *w, const char *key, const PGresult *res, int row, int col)
@@ -90,6 +90,23 @@ static void reactions_write(pl_jw *w, const char *s)
     pl_jw_end_arr(w);
 }
 
+/* The JSON array Postgres built (NULL: none); a tombstone shows none. */
+static void attachments_write(pl_jw *w, const PGresult *res, int row, int col, int deleted)
+{
+    const char *s = PQgetvalue(res, row, col);
+    yajl_val v = NULL;
+
+    pl_jw_key(w, "attachments");
+    if (deleted || PQgetisnull(res, row, col) ||
+        pl_json_parse(s, strlen(s), &v, NULL, 0) != 0 || !YAJL_IS_ARRAY(v)) {
+        pl_jw_arr(w);
+        pl_jw_end_arr(w);
+    } else {
+        pl_jw_value(w, v);
+    }
+    yajl_tree_free(v);
+}
+
 void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0)
 {
     int deleted = !PQgetisnull(res, row, col0 + C_DELETED);
@@ -114,5 +131,6 @@ void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0)
     }
     mentions_write(w, deleted ? "" : PQgetvalue(res, row, col0 + C_MENTIONS));
     reactions_write(w, deleted ? "" : PQgetvalue(res, row, col0 + C_REACTIONS));
+    attachments_write(w, res, row, col0 + C_ATTACHMENTS, deleted);
     pl_jw_end_obj(w);
 }
