@@ -125,8 +125,23 @@ int pl_pg_ping(pl_pg_pool *p)
 int pl_pg_exec(PGconn *c, PGresult **res, char *err, size_t errlen, const char *sql,
                int nparams, const char *const *params)
 {
+    int idle = PQtransactionStatus(c) == PQTRANS_IDLE;
     PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
+
+    /* A pooled connection outlives a Postgres restart without noticing. A
+     * statement outside a transaction on a dead connection did not commit
+     * (short of a crash between commit and reply, which our idempotent
+     * writes tolerate), so reconnect and try it once. */
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
+        PQstatus(c) == CONNECTION_BAD) {
+        PQreset(c);
+        if (PQstatus(c) == CONNECTION_OK) {
+            PQclear(r);
+            r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+            st = PQresultStatus(r);
+        }
+    }
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         if (err)
