@@ -80,9 +80,12 @@ static void wake_ws(void *arg)
     pusher_ws_wake(a->ws);
 }
 
+/* Ready once both feeds read: a pusher still replaying presence would
+ * miss its clients' co-members' changes. */
 static int feed_ready(void *arg)
 {
-    return pusher_feed_ready(arg);
+    app *a = arg;
+    return pusher_feed_ready(a->feed) && pusher_presence_ready(a->presence);
 }
 
 static int declare_metrics(pl_metrics *m)
@@ -164,7 +167,7 @@ static int start_ws(app *a, const pl_svc_common *c)
                                      "http://127.0.0.1:8080,http://localhost:8080");
     pusher_ws_cfg wc = {.addr = c->http_addr, .port = (int)c->http_port, .origins = origins,
                         .public_key = c->pubkey, .hub = a->hub, .metrics = a->metrics,
-                        .presence = a->presence, .ready = feed_ready, .ready_arg = a->feed};
+                        .presence = a->presence, .ready = feed_ready, .ready_arg = a};
     int r = pusher_ws_new(&a->ws, &wc);
 
     if (r == -EINVAL) {

@@ -395,6 +395,11 @@ int pusher_presence_start(pusher_presence *p)
     return pl_presence_feed_start(p->feed);
 }
 
+int pusher_presence_ready(pusher_presence *p)
+{
+    return pl_presence_feed_ready(p->feed);
+}
+
 void pusher_presence_free(pusher_presence *p)
 {
     if (!p)

@@ -40,6 +40,8 @@ int pusher_presence_new(pusher_presence **out, const pusher_presence_cfg *cfg, p
                         char *err, size_t errlen);
 /* Starts the feed thread. -errno. */
 int pusher_presence_start(pusher_presence *p);
+/* Any thread: 1 once the topic's replay is done and changes are announced. */
+int pusher_presence_ready(pusher_presence *p);
 /* lws thread: an authenticated socket of user_id opened (+1) or closed
  * (-1). Never fails the caller; a lost record is logged. p may be NULL. */
 void pusher_presence_socket(pusher_presence *p, const char *user_id, int delta);
