@@ -82,20 +82,6 @@ static int send_existing(PGconn *pg, const char *message_id, pl_pos *pos)
     return r;
 }
 
-/* 1 if reply_to names a message of conv, 0 if not, -EIO. */
-static int reply_target_ok(PGconn *pg, const char *conv, const char *reply_to)
-{
-    const char *p[2] = {reply_to, conv};
-    PGresult *res = NULL;
-    int r = pl_pg_exec(pg, &res, NULL, 0,
-                       "SELECT 1 FROM history.messages WHERE id=$1 AND conversation_id=$2",
-                       2, p);
-    if (r == 0)
-        r = PQntuples(res) == 1;
-    PQclear(res);
-    return r;
-}
-
 static int send_event(pl_http_req *req, PGconn *pg, send_state *s)
 {
     pl_jw w;
@@ -133,10 +119,9 @@ static int send_authorise(command *cmd, pl_http_req *req, send_state *s)
         r = send_existing(pg, s->message_id, &pos);
     else if (r == 0)
         r = -ENOENT;
-    if (r == 0 && s->reply_to) {
-        r = reply_target_ok(pg, s->conv, s->reply_to);
-        r = r == 1 ? 0 : r == 0 ? -EBADMSG : r;
-    }
+    /* reply_to is not checked here: the message it names may be delivered
+     * but not yet projected. The projector keeps it only if it names an
+     * earlier message of this conversation, in stream order. */
     if (r == 0)
         r = send_event(req, pg, s) ? -EIO : 0;
     pl_pg_release(cmd->pool, pg);
@@ -146,9 +131,6 @@ static int send_authorise(command *cmd, pl_http_req *req, send_state *s)
         send_reply(req, s->message_id, pos);
     else if (r == -ENOENT)
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
-    else if (r == -EBADMSG)
-        pl_http_reply_error(req, 400, "bad_request",
-                            "reply_to is not a message of this conversation");
     else
         pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
     return -EPERM;
