@@ -27,9 +27,17 @@ static int settings(media *m, char *dir, size_t len)
     const char *d = pl_cfg_str("PARLEY_ATTACHMENT_DIR", NULL);
     int n;
 
+    long long per_min, burst;
+
     if (pl_cfg_int("PARLEY_ATTACHMENT_MAX_BYTES", 25LL << 20, 1, 1LL << 40, &m->max_bytes)) {
         pl_error("config", "setting=PARLEY_ATTACHMENT_MAX_BYTES msg=\"not an integer in "
                            "[1, 2^40]\"");
+        return -EINVAL;
+    }
+    if (pl_cfg_int("PARLEY_UPLOAD_RATE_PER_MIN", 30, 1, 1000000, &per_min) ||
+        pl_cfg_int("PARLEY_UPLOAD_RATE_BURST", 20, 1, 1000000, &burst) ||
+        pl_rate_new(&m->rate, (double)per_min / 60.0, (double)burst, 65536) != 0) {
+        pl_error("config", "msg=\"PARLEY_UPLOAD_RATE_PER_MIN and _BURST are 1-1000000\"");
         return -EINVAL;
     }
     if (d && *d)
@@ -95,5 +103,6 @@ out:
     pl_pg_pool_free(m.pool);
     pl_metrics_free(m.metrics);
     pl_store_free(m.store);
+    pl_rate_free(m.rate);
     return code;
 }

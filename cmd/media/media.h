@@ -4,6 +4,7 @@
 #ifndef MEDIA_H
 #define MEDIA_H
 
+#include "pl_rate.h"
 #include "pl_store.h"
 #include "pl_svc.h"
 
@@ -13,6 +14,7 @@ typedef struct media {
     pl_store *store;
     pl_metrics *metrics;
     long long max_bytes; /* PARLEY_ATTACHMENT_MAX_BYTES */
+    pl_rate *rate;       /* uploads per user */
 } media;
 
 /* POST /api/v1/attachments[?filename=] with the raw bytes as the body. */

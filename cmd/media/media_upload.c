@@ -7,6 +7,7 @@
 #include "pl_log.h"
 #include "pl_num.h"
 #include "pl_sniff.h"
+#include "pl_time.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -178,6 +179,12 @@ void media_upload(pl_http_req *req, void *ctx)
         return;
     }
     u->m = m;
+    /* Checked before a byte is read, so a refused upload costs nothing. */
+    if (!pl_rate_take(m->rate, pl_http_claims(req)->sub, pl_time_mono_ms())) {
+        pl_http_set_header(req, "Retry-After", "2");
+        pl_http_reply_error(req, 429, "rate_limited", "too many uploads; slow down");
+        goto fail;
+    }
     if (upload_precheck(req, m, u->filename) != 0)
         goto fail;
     u->head_cap = m->max_bytes < PL_SNIFF_HEAD ? (size_t)m->max_bytes : PL_SNIFF_HEAD;

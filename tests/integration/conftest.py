@@ -44,6 +44,7 @@ def stack():
     os.environ.setdefault("PARLEY_LOGIN_RATE_IP_BURST", "1000000")
     os.environ.setdefault("PARLEY_LOGIN_RATE_ACCOUNT_PER_MIN", "1000000")
     os.environ.setdefault("PARLEY_LOGIN_RATE_ACCOUNT_BURST", "1000000")
+    os.environ.setdefault("PARLEY_UPLOAD_RATE_BURST", "100000")
     # Seal archive segments quickly so tests see them.
     os.environ.setdefault("PARLEY_ARCHIVE_SEGMENT_MS", "1000")
     os.environ.setdefault("PARLEY_PRESENCE_TTL_MS", "4000")  # crashed pusher -> offline fast

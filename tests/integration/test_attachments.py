@@ -244,3 +244,24 @@ def test_attaching_what_you_did_not_upload_is_refused(api):
     assert send(alice, conv["id"], "x", many[:10]).status_code == 202
     # Bob never gained access to alice's other uploads by being in the chat.
     assert _download(bob, mine["id"]).status_code == 404
+
+
+def test_uploads_are_rate_limited_per_user(api, stack):
+    """A media instance of its own with a tight budget, so the shared
+    stack's generous test limit is not what is measured."""
+    import parley_stack
+    port = parley_stack.free_port()
+    h = stack.start_service("media", port=port, extra_env={
+        "PARLEY_UPLOAD_RATE_PER_MIN": "1", "PARLEY_UPLOAD_RATE_BURST": "2"})
+    try:
+        alice, bob = api.user(), api.user()
+        url = f"http://127.0.0.1:{port}/api/v1/attachments"
+        codes = [requests.post(url, data=png(2, 2), headers=alice.auth, timeout=30)
+                 for _ in range(3)]
+        assert [r.status_code for r in codes] == [201, 201, 429]
+        assert codes[2].headers["Retry-After"] == "2"
+        assert codes[2].json()["error"]["code"] == "rate_limited"
+        # The budget is per user.
+        assert requests.post(url, data=png(2, 2), headers=bob.auth, timeout=30).status_code == 201
+    finally:
+        h.stop()
