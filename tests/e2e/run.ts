@@ -22,7 +22,11 @@ const stopAndExit = async (code: number) => {
 process.once('SIGINT', () => void stopAndExit(130))
 process.once('SIGTERM', () => void stopAndExit(143))
 
-const files = readdirSync(here).filter((f) => f.endsWith('.test.ts')).map((f) => join(here, f))
+// PARLEY_E2E_ONLY=features runs only the files whose name contains it.
+const only = process.env.PARLEY_E2E_ONLY
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.test.ts') && (!only || f.includes(only)))
+  .map((f) => join(here, f))
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
   stdio: 'inherit',
   env: { ...process.env, PARLEY_E2E_URL: url },

@@ -7,6 +7,7 @@ export const router = createRouter({
   routes: [
     { path: '/', name: 'chats', component: ChatsView, meta: { auth: true } },
     { path: '/c/:id', name: 'chat', component: ChatsView, meta: { auth: true } },
+    { path: '/invite/:code', name: 'invite', component: () => import('@/views/InviteView.vue'), props: true, meta: { auth: true } },
     { path: '/login', name: 'login', component: () => import('@/views/AuthView.vue'), props: { mode: 'login' } },
     { path: '/register', name: 'register', component: () => import('@/views/AuthView.vue'), props: { mode: 'register' } },
     { path: '/:rest(.*)*', redirect: '/' },

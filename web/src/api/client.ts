@@ -4,8 +4,9 @@
 // bodies into ApiError.
 import type { paths } from './schema'
 import type {
-  Conversation, CreateConversationRequest, ErrorCode, Message, MessagePage,
-  Position, SendMessageAccepted, TokenPair, User, UserSummary, Uuid,
+  Attachment, Conversation, CreateConversationRequest, ErrorCode, Invite, Message, MessagePage, Position,
+  ProfilePatch, PublicConversation, Role, SearchPage, SendMessageAccepted, SendMessageRequest, Session as ApiSession,
+  TokenPair, UpdateConversationRequest, User, UserSummary, Uuid, WriteAccepted,
 } from './types'
 
 export class ApiError extends Error {
@@ -181,6 +182,66 @@ export async function request<T>(method: string, path: CallPath, opts: RequestOp
   return (await res.json()) as T
 }
 
+/** Upload a file as the raw body (POST /attachments?filename=), reporting
+ * progress; XHR because fetch has no upload progress. */
+export async function uploadAttachment(
+  file: Blob,
+  filename: string,
+  onProgress?: (fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<Attachment> {
+  const attempt = (token: string) =>
+    new Promise<{ status: number; body: string }>((ok, fail) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('POST', `${base}/attachments?filename=${encodeURIComponent(filename)}`)
+      xhr.setRequestHeader('Authorization', `Bearer ${token}`)
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream')
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total)
+      xhr.onload = () => ok({ status: xhr.status, body: xhr.responseText })
+      xhr.onerror = () => fail(new NetworkError(null))
+      xhr.onabort = () => fail(new DOMException('aborted', 'AbortError'))
+      signal?.addEventListener('abort', () => xhr.abort())
+      xhr.send(file)
+    })
+  let token = await accessToken()
+  if (!token) throw new ApiError(401, 'unauthenticated', 'signed out')
+  let r = await attempt(token)
+  if (r.status === 401) {
+    token = (await refreshSession(token))?.access_token ?? null
+    if (!token) throw new ApiError(401, 'unauthenticated', 'signed out')
+    r = await attempt(token)
+  }
+  if (r.status < 200 || r.status >= 300) {
+    let code = 'http_' + r.status
+    let message = ''
+    try {
+      const j = JSON.parse(r.body) as { error?: { code?: string; message?: string } }
+      code = j.error?.code ?? code
+      message = j.error?.message ?? ''
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(r.status, code, message)
+  }
+  return JSON.parse(r.body) as Attachment
+}
+
+/** An attachment's bytes with the bearer token (img src cannot carry it). */
+export async function fetchAttachment(id: Uuid): Promise<Blob> {
+  let token = await accessToken()
+  if (!token) throw new ApiError(401, 'unauthenticated', 'signed out')
+  let res = await rawFetch('GET', `/attachments/${id}`, {}, token)
+  if (res.status === 401) {
+    token = (await refreshSession(token))?.access_token ?? null
+    if (!token) throw new ApiError(401, 'unauthenticated', 'signed out')
+    res = await rawFetch('GET', `/attachments/${id}`, {}, token)
+  }
+  if (!res.ok) throw await toError(res)
+  return res.blob()
+}
+
+const enc = encodeURIComponent
+
 // ---- typed calls ----------------------------------------------------------
 
 export const api = {
@@ -200,12 +261,41 @@ export const api = {
     request<{ conversation: Conversation }>('POST', '/conversations', { body }),
   listMessages: (
     id: Uuid,
-    q: { before?: Position; after?: Position; limit?: number; min_position?: Position } = {},
+    q: { before?: Position; after?: Position; around?: Uuid; limit?: number; min_position?: Position } = {},
   ) => request<MessagePage>('GET', `/conversations/${id}/messages`, { query: q }),
   markRead: (id: Uuid, position: Position) =>
     request<{ position: Position }>('POST', `/conversations/${id}/read`, { body: { position } }),
-  sendMessage: (id: Uuid, client_msg_id: string, text: string) =>
-    request<SendMessageAccepted>('POST', `/conversations/${id}/messages`, { body: { client_msg_id, text } }),
+  sendMessage: (id: Uuid, body: SendMessageRequest) =>
+    request<SendMessageAccepted>('POST', `/conversations/${id}/messages`, { body }),
+  editMessage: (id: Uuid, mid: Uuid, text: string) =>
+    request<WriteAccepted>('PATCH', `/conversations/${id}/messages/${mid}`, { body: { text } }),
+  deleteMessage: (id: Uuid, mid: Uuid) => request<WriteAccepted>('DELETE', `/conversations/${id}/messages/${mid}`),
+  react: (id: Uuid, mid: Uuid, emoji: string) =>
+    request<WriteAccepted>('PUT', `/conversations/${id}/messages/${mid}/reactions/${enc(emoji)}`),
+  unreact: (id: Uuid, mid: Uuid, emoji: string) =>
+    request<WriteAccepted>('DELETE', `/conversations/${id}/messages/${mid}/reactions/${enc(emoji)}`),
+  typing: (id: Uuid) => request<object>('POST', `/conversations/${id}/typing`),
+  search: (q: string, conversation_id?: Uuid, cursor?: string, limit = 20) =>
+    request<SearchPage>('GET', '/search', { query: { q, conversation_id, cursor, limit } }),
+  me: () => request<{ user: User }>('GET', '/users/me'),
+  updateMe: (body: ProfilePatch) => request<{ user: User }>('PATCH', '/users/me', { body }),
+  changePassword: (current_password: string, new_password: string) =>
+    request<unknown>('POST', '/auth/password', { body: { current_password, new_password } }),
+  sessions: () => request<{ sessions: ApiSession[] }>('GET', '/auth/sessions'),
+  revokeSession: (sid: Uuid) => request<unknown>('DELETE', `/auth/sessions/${sid}`),
+  updateConversation: (id: Uuid, body: UpdateConversationRequest) =>
+    request<WriteAccepted>('PATCH', `/conversations/${id}`, { body }),
+  deleteConversation: (id: Uuid) => request<WriteAccepted>('DELETE', `/conversations/${id}`),
+  addMember: (id: Uuid, user_id: Uuid) => request<WriteAccepted>('POST', `/conversations/${id}/members`, { body: { user_id } }),
+  setRole: (id: Uuid, user_id: Uuid, role: Role) =>
+    request<WriteAccepted>('PATCH', `/conversations/${id}/members/${user_id}`, { body: { role } }),
+  removeMember: (id: Uuid, user_id: Uuid) => request<WriteAccepted>('DELETE', `/conversations/${id}/members/${user_id}`),
+  createInvite: (id: Uuid, body: { expires_in_s?: number; max_uses?: number | null } = {}) =>
+    request<Invite>('POST', `/conversations/${id}/invites`, { body }),
+  acceptInvite: (code: string) => request<{ conversation: Conversation }>('POST', `/invites/${code}/accept`),
+  publicGroups: (query: string, limit = 20) =>
+    request<{ conversations: PublicConversation[] }>('GET', '/conversations/public', { query: { query, limit } }),
+  join: (id: Uuid) => request<{ conversation: Conversation }>('POST', `/conversations/${id}/join`),
 }
 
 export type { Message }

@@ -150,10 +150,18 @@ export interface paths {
         get: operations["getConversation"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a group
+         * @description Owner only. Produces conversation.deleted; every member gets the frame, and afterwards every route about the group answers 404 for everyone.
+         */
+        delete: operations["deleteConversation"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a group's profile
+         * @description Admin or owner. Produces conversation.updated {changes}; members get a conversation.updated frame.
+         */
+        patch: operations["updateConversation"];
         trace?: never;
     };
     "/api/v1/conversations/{id}/messages": {
@@ -460,6 +468,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a member
+         * @description Admin or owner. Produces member.added {user_id, role, via: "admin", conversation}; the new member and every member get the frame.
+         */
+        post: operations["addMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member, or leave
+         * @description user_id = the caller leaves (the owner must transfer first). Otherwise admin removes members, the owner removes admins and members; nobody removes the owner. Produces member.removed {user_id, reason}; the removed member gets that frame and nothing of the conversation afterwards, and their reads and writes answer 404.
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role, or transfer ownership
+         * @description Owner only. Produces member.role_changed {user_id, role, previous_owner_id?}; role owner makes the caller admin in the same event.
+         */
+        patch: operations["changeRole"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a public group
+         * @description Produces member.added {via: "join"} and answers once it is applied. A private group answers 404 like a missing one.
+         */
+        post: operations["joinConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an invite link
+         * @description Admin or owner. Answers once the invite is applied, so the code works at once.
+         */
+        post: operations["createInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invites/{code}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Join a group through an invite
+         * @description Produces member.added {via: "invite", invite_id}; uses are counted by the projector in stream order, so max_uses is exact under concurrent accepts. Answers once applied. A caller who is already a member gets 200 and spends no use.
+         */
+        post: operations["acceptInvite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/public": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search public groups
+         * @description Public groups whose title contains query (case-insensitive), ordered by title; only what a stranger may see.
+         */
+        get: operations["searchPublicConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -535,7 +667,7 @@ export interface components {
         Member: {
             user_id: components["schemas"]["Uuid"];
             /**
-             * @description The creator is owner, everybody else member; admin is reserved by the projection but nothing grants it yet.
+             * @description owner (one per group: changes roles, transfers ownership, deletes the group), admin (adds and removes members, edits the profile, makes invites) or member.
              * @enum {string}
              */
             role: "owner" | "admin" | "member";
@@ -580,7 +712,7 @@ export interface components {
             id: components["schemas"]["Uuid"];
             /** @enum {string} */
             kind: "direct" | "group";
-            /** @description null for direct conversations. */
+            /** @description null for direct conversations; 1-128 characters for a group. */
             title: string | null;
             created_by: components["schemas"]["Uuid"];
             created_at: components["schemas"]["Timestamp"];
@@ -595,6 +727,12 @@ export interface components {
             mention_count?: number;
             /** @description The caller's read marker (null before the first read). */
             last_read_position?: components["schemas"]["Position"] | null;
+            /** @description A group's description, null when unset. */
+            description?: string | null;
+            /** @description Attachment id of the group's avatar, stored as given. */
+            avatar_id?: components["schemas"]["Uuid"] | null;
+            /** @description Public groups are found by search and joined freely; private ones by invite only. */
+            public?: boolean;
         };
         ConversationEnvelope: {
             conversation: components["schemas"]["Conversation"];
@@ -614,7 +752,7 @@ export interface components {
             text?: string;
             /** @description Attachments to post with the message: each must be the sender's own upload (otherwise 400 bad_attachment). Their metadata is copied into the message.created event. */
             attachment_ids?: components["schemas"]["Uuid"][];
-            /** @description Reply to this message; it must be a message of the same conversation (400 otherwise). */
+            /** @description Reply to this message. The projection keeps it only if it names an earlier message of the same conversation (checked in stream order, since a just-delivered message may not be projected yet); otherwise the message is stored without reply_to. */
             reply_to?: components["schemas"]["Uuid"];
         };
         SendMessageAccepted: {
@@ -638,7 +776,7 @@ export interface components {
             /** @enum {string} */
             status: "ok" | "ready" | "not_ready";
         };
-        /** @description Online when any pusher holds an open socket of the user. last_seen is when the user's last socket closed (null: never). */
+        /** @description Online while any pusher holds an open socket of the user (aggregated from the parley.presence topic). Offline a short grace (min(ttl/4, 2 s)) after the last socket closed, or PARLEY_PRESENCE_TTL_MS (default 30 s) after the pusher holding it stopped answering. last_seen is when the user was last online (null: never recorded). Changes are pushed as presence.changed to users who share a conversation. */
         Presence: {
             /** @enum {string} */
             status: "online" | "offline";
@@ -704,6 +842,73 @@ export interface components {
             results: components["schemas"]["SearchResult"][];
             /** @description Opaque; pass as cursor for the next page. null on the last page. */
             next_cursor: string | null;
+        };
+        /** @description A conversation without members and last message: what member.added frames carry. */
+        ConversationSummary: {
+            id: components["schemas"]["Uuid"];
+            /** @enum {string} */
+            kind: "direct" | "group";
+            /** @description null for direct conversations; 1-128 characters for a group. */
+            title: string | null;
+            /** @description A group's description, null when unset. */
+            description: string | null;
+            /** @description Attachment id of the group's avatar, stored as given. */
+            avatar_id: components["schemas"]["Uuid"] | null;
+            /** @description Public groups are found by search and joined freely; private ones by invite only. */
+            public: boolean;
+            created_by: components["schemas"]["Uuid"];
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Position of the conversation.created event. */
+            position: components["schemas"]["Position"];
+            last_activity_at: components["schemas"]["Timestamp"];
+        };
+        UpdateConversationRequest: {
+            title?: string;
+            /** @description null or "" clears it. */
+            description?: string | null;
+            avatar_id?: components["schemas"]["Uuid"] | null;
+            public?: boolean;
+        };
+        AddMemberRequest: {
+            user_id: components["schemas"]["Uuid"];
+        };
+        ChangeRoleRequest: {
+            /**
+             * @description owner transfers ownership: the caller becomes admin.
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "member";
+        };
+        CreateInviteRequest: {
+            /** @default 604800 */
+            expires_in_s: number;
+            /** @description null (the default): unlimited. */
+            max_uses?: number | null;
+        };
+        Invite: {
+            /** @description 128 random bits, base64url. Shown once; only its hash is stored. */
+            code: string;
+            expires_at: components["schemas"]["Timestamp"];
+            max_uses: number | null;
+        };
+        PublicConversation: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            kind: "group";
+            title: string;
+            /** @description A group's description, null when unset. */
+            description: string | null;
+            /** @description Attachment id of the group's avatar, stored as given. */
+            avatar_id: components["schemas"]["Uuid"] | null;
+            /** @constant */
+            public: true;
+            created_at: components["schemas"]["Timestamp"];
+            member_count: number;
+        };
+        PublicConversationPage: {
+            conversations: components["schemas"]["PublicConversation"][];
+            /** @description Pass as cursor for the next page; null on the last. */
+            next_cursor: components["schemas"]["Uuid"] | null;
         };
     };
     responses: {
@@ -1215,6 +1420,122 @@ export interface operations {
             404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["ReadUnavailable"];
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted into the log; the projector applies it in stream order, re-checking every rule. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The caller is not the owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or the caller is not a member (indistinguishable). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateConversationRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted into the log; the projector applies it in stream order, re-checking every rule. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The caller is a plain member. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or the caller is not a member (indistinguishable). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listMessages: {
@@ -2076,6 +2397,427 @@ export interface operations {
                     } & components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["Internal"];
+            503: components["responses"]["ReadUnavailable"];
+        };
+    };
+    addMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted into the log; the projector applies it in stream order, re-checking every rule. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The caller is a plain member. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or the caller is not a member (indistinguishable). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description Already a member, or the group is full (PARLEY_GROUP_MAX_MEMBERS). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "conflict" | "group_full";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+                /** @description The member. */
+                user_id: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted into the log; the projector applies it in stream order, re-checking every rule. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description Not allowed to remove that member. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation (or not a member), or the target is not a member. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description The owner tried to leave before transferring ownership. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "owner_must_transfer";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    changeRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+                /** @description The member. */
+                user_id: components["schemas"]["Uuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRoleRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted into the log; the projector applies it in stream order, re-checking every rule. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The caller is not the owner. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation (or not a member), or the target is not a member. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    joinConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller is a member; the conversation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description No such conversation, or the caller is not a member (indistinguishable). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description The group is full. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "group_full";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anything but a lower-case canonical UUID gives 404. */
+                id: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateInviteRequest"];
+            };
+        };
+        responses: {
+            /** @description The invite. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invite"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description The caller is a plain member. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "forbidden";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description No such conversation, or the caller is not a member (indistinguishable). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    acceptInvite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller is a member; the conversation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationEnvelope"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            /** @description Unknown code, or its group was deleted. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "not_found";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description The group is full. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "group_full";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            /** @description The invite expired or was used up. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "gone";
+                        };
+                    } & components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    searchPublicConversations: {
+        parameters: {
+            query?: {
+                query?: string;
+                limit?: number;
+                cursor?: components["schemas"]["Uuid"];
+                /** @description Read-your-writes: answer only once the history projection has applied this position (e.g. the one a send returned). Waits up to PARLEY_MIN_POSITION_WAIT_MS (default 5000 ms), then 503 not_caught_up. Partitions >= 4096 give 400. */
+                min_position?: components["parameters"]["MinPosition"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicConversationPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             500: components["responses"]["Internal"];
             503: components["responses"]["ReadUnavailable"];
         };

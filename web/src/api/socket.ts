@@ -150,6 +150,7 @@ export class ParleySocket {
       this.startPing()
       const resumed = this.everReady
       this.everReady = true
+      this.o.onFrame(f)
       this.o.onReady(resumed)
       return
     }

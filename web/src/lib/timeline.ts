@@ -1,7 +1,7 @@
 // Pure timeline logic: ordering, merging pages and live events, and turning
 // messages into rows (date separators, grouping). No Vue, no I/O, so the
 // unit tests can hammer it.
-import type { Message, Position } from '@/api/types'
+import type { Attachment, Message, Position, Reaction, Uuid } from '@/api/types'
 
 /** Positions are opaque to the API, but inside one conversation all events sit
  * on one partition and the offset orders them. We need that order to merge live
@@ -63,7 +63,99 @@ export function mergeMessages(
 }
 
 function sameMessage(a: Message, b: Message): boolean {
-  return a.position === b.position && a.text === b.text && a.created_at === b.created_at
+  return (
+    a.position === b.position && a.text === b.text && a.created_at === b.created_at &&
+    (a.edited_at ?? null) === (b.edited_at ?? null) && (a.deleted_at ?? null) === (b.deleted_at ?? null) &&
+    JSON.stringify(a.reactions ?? []) === JSON.stringify(b.reactions ?? []) &&
+    JSON.stringify(a.quoted ?? null) === JSON.stringify(b.quoted ?? null) &&
+    (a.attachments?.length ?? 0) === (b.attachments?.length ?? 0)
+  )
+}
+
+// ---- edits, deletions, reactions -------------------------------------------
+
+export function applyEdit(m: Message, text: string, editedAt: string, mentions: Uuid[]): Message {
+  if (m.deleted_at) return m
+  return { ...m, text, edited_at: editedAt, mentions }
+}
+
+/** A tombstone: no text, attachments, reactions or mentions. */
+export function applyDelete(m: Message, deletedAt: string): Message {
+  if (m.deleted_at) return m
+  return { ...m, text: '', attachments: [], reactions: [], mentions: [], deleted_at: deletedAt }
+}
+
+/** One user's reaction added (+1) or removed (-1). Our own reactions are
+ * idempotent through `me` (an optimistic update and the frame that confirms
+ * it count once). Returns the same object when nothing changes. */
+export function applyReaction(m: Message, emoji: string, delta: 1 | -1, mine: boolean): Message {
+  if (m.deleted_at) return m
+  const list: Reaction[] = (m.reactions ?? []).map((r) => ({ ...r }))
+  const i = list.findIndex((r) => r.emoji === emoji)
+  const r = i >= 0 ? list[i]! : undefined
+  if (delta > 0) {
+    if (mine && r?.me) return m
+    if (r) {
+      r.count++
+      if (mine) r.me = true
+    } else list.push({ emoji, count: 1, me: mine })
+  } else {
+    if (!r || (mine && !r.me)) return m
+    r.count--
+    if (mine) r.me = false
+    if (r.count <= 0) list.splice(i, 1)
+  }
+  return { ...m, reactions: list }
+}
+
+// ---- text helpers ----------------------------------------------------------
+
+export interface Part {
+  text: string
+  mark?: boolean
+  /** a mention: the username */
+  mention?: string
+}
+
+/** Search snippets mark matches with U+0002 ... U+0003. Split them into parts
+ * the template renders as text nodes (never HTML), so user text stays inert. */
+export function highlightParts(s: string): Part[] {
+  const out: Part[] = []
+  let mark = false
+  let cur = ''
+  for (const ch of s) {
+    if (ch === '\u0002' || ch === '\u0003') {
+      if (cur) out.push(mark ? { text: cur, mark: true } : { text: cur })
+      cur = ''
+      mark = ch === '\u0002'
+    } else cur += ch
+  }
+  if (cur) out.push(mark ? { text: cur, mark: true } : { text: cur })
+  return out
+}
+
+const MENTION = /(^|[^\w@.])@([a-z0-9_.]{3,32})/gi
+
+/** Split a message into text and @mention parts. */
+export function mentionParts(text: string): Part[] {
+  const out: Part[] = []
+  let last = 0
+  for (const m of text.matchAll(MENTION)) {
+    const start = m.index! + m[1]!.length
+    if (start > last) out.push({ text: text.slice(last, start) })
+    out.push({ text: '@' + m[2]!, mention: m[2]!.toLowerCase().replace(/\.+$/, '') })
+    last = start + 1 + m[2]!.length
+  }
+  if (last < text.length) out.push({ text: text.slice(last) })
+  return out
+}
+
+/** The @word being typed at the caret, for autocomplete. */
+export function mentionQuery(text: string, caret: number): { start: number; query: string } | null {
+  const before = text.slice(0, caret)
+  const m = /(^|\s)@([a-z0-9_.]{0,32})$/i.exec(before)
+  if (!m) return null
+  return { start: caret - m[2]!.length - 1, query: m[2]!.toLowerCase() }
 }
 
 /** Keep the newest `n` messages (for the offline cache). */
@@ -79,6 +171,8 @@ export interface PendingMessage {
   text: string
   created_at: string
   failed?: boolean
+  attachments?: Attachment[]
+  reply_to?: Uuid
 }
 
 export type Row =

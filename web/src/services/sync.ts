@@ -9,21 +9,62 @@ import { useConversationsStore } from '@/stores/conversations'
 import { useOutboxStore } from '@/stores/outbox'
 import { useTimelineStore } from '@/stores/timeline'
 import { useUsersStore } from '@/stores/users'
+import { useAuthStore } from '@/stores/auth'
+import { useLiveStore } from '@/stores/live'
 
 export const connection = ref<SocketState>('idle')
 export const online = ref(typeof navigator === 'undefined' ? true : navigator.onLine)
 
 let socket: ParleySocket | null = null
 
+/** The session of this tab's socket (from ready). */
+export const sessionId = ref<string | null>(null)
+
 export function handleFrame(f: ServerFrame): void {
   const conversations = useConversationsStore()
   const timeline = useTimelineStore()
-  if (f.type === 'message.created') {
-    const m: Message = { ...f.message, conversation_id: f.conversation_id }
-    timeline.applyLive(m)
-    void conversations.applyMessage(m)
-  } else if (f.type === 'conversation.created') {
-    conversations.applyCreated(f.conversation)
+  const live = useLiveStore()
+  switch (f.type) {
+    case 'ready':
+      sessionId.value = f.session_id
+      break
+    case 'message.created': {
+      const m: Message = { ...f.message, conversation_id: f.conversation_id }
+      timeline.applyLive(m)
+      live.stopTyping(f.conversation_id, m.sender_id)
+      void conversations.applyMessage(m)
+      break
+    }
+    case 'conversation.created':
+      conversations.applyCreated(f.conversation)
+      break
+    case 'typing':
+      if (f.user_id !== useAuthStore().user?.id) live.setTyping(f.conversation_id, f.user_id)
+      break
+    case 'presence.changed':
+      live.presence.set(f.user_id, { status: f.status, last_seen: f.last_seen })
+      break
+    case 'session.revoked':
+      if (!sessionId.value || f.session_id === sessionId.value) void useAuthStore().forget()
+      break
+    case 'read.updated':
+      live.setRead(f.conversation_id, f.user_id, f.last_read_position)
+      conversations.applyEvent(f)
+      break
+    case 'message.edited':
+    case 'message.deleted':
+    case 'reaction.added':
+    case 'reaction.removed':
+      timeline.applyEvent(f)
+      conversations.applyEvent(f)
+      break
+    case 'conversation.updated':
+    case 'conversation.deleted':
+    case 'member.added':
+    case 'member.removed':
+    case 'member.role_changed':
+      conversations.applyEvent(f)
+      break
   }
 }
 
@@ -68,6 +109,8 @@ export function stopSync(): void {
   useTimelineStore().reset()
   useOutboxStore().reset()
   useUsersStore().reset()
+  useLiveStore().reset()
+  sessionId.value = null
 }
 
 if (typeof window !== 'undefined') {

@@ -80,5 +80,18 @@ export const useAuthStore = defineStore('auth', () => {
     signedOutElsewhere()
   }
 
-  return { session, user, signedIn, login, register, logout, onSignedOut }
+  /** The session was revoked elsewhere: forget it locally, no server call. */
+  async function forget() {
+    if (!session.value) return
+    persist(null)
+    await cacheClear()
+    signedOutElsewhere()
+  }
+
+  /** Profile edits: keep the stored user current. */
+  function setUser(u: Session['user']) {
+    if (session.value) persist({ ...session.value, user: u })
+  }
+
+  return { session, user, signedIn, login, register, logout, forget, setUser, onSignedOut }
 })

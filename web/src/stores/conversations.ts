@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import { api } from '@/api/client'
-import type { Conversation, Message, Uuid, WsConversation } from '@/api/types'
+import type { Conversation, EventFrame, Message, Uuid, WsConversation } from '@/api/types'
 import { cacheGet, cacheSet } from '@/lib/cache'
 import { comparePositions } from '@/lib/timeline'
 import { useUsersStore } from './users'
@@ -17,6 +17,8 @@ export const useConversationsStore = defineStore('conversations', () => {
   const items = ref<Conversation[]>([])
   const loaded = ref(false)
   const unread = reactive(new Map<Uuid, number>())
+  /** unread messages that mention me */
+  const mentions = reactive(new Map<Uuid, number>())
   const activeId = ref<Uuid | null>(null)
   let me = ''
   let saveTimer: ReturnType<typeof setTimeout> | null = null
@@ -64,6 +66,8 @@ export const useConversationsStore = defineStore('conversations', () => {
       if (typeof c.unread_count !== 'number' || c.id === activeId.value) continue
       if (c.unread_count > 0) unread.set(c.id, c.unread_count)
       else unread.delete(c.id)
+      if ((c.mention_count ?? 0) > 0) mentions.set(c.id, c.mention_count!)
+      else mentions.delete(c.id)
     }
     loaded.value = true
     useUsersStore().ensure(conversations.flatMap((c) => c.members.map((m) => m.user_id)))
@@ -102,16 +106,77 @@ export const useConversationsStore = defineStore('conversations', () => {
     }
     if (m.sender_id !== me && m.conversation_id !== activeId.value && last === m) {
       unread.set(m.conversation_id, (unread.get(m.conversation_id) ?? 0) + 1)
+      if (m.mentions?.includes(me)) mentions.set(m.conversation_id, (mentions.get(m.conversation_id) ?? 0) + 1)
       save()
     }
   }
 
   function setActive(id: Uuid | null) {
     activeId.value = id
-    if (id && unread.has(id)) {
+    if (id && (unread.has(id) || mentions.has(id))) {
       unread.delete(id)
+      mentions.delete(id)
       save()
     }
+  }
+
+  function remove(id: Uuid) {
+    items.value = items.value.filter((c) => c.id !== id)
+    unread.delete(id)
+    mentions.delete(id)
+    save()
+  }
+
+  async function reload(id: Uuid) {
+    try {
+      const { conversation } = await api.getConversation(id)
+      upsert(conversation)
+    } catch {
+      /* gone or not a member */
+    }
+  }
+
+  /** Group and membership frames, plus edits/deletes of a list's last message. */
+  function applyEvent(f: EventFrame) {
+    const c = byId.value.get(f.conversation_id)
+    switch (f.type) {
+      case 'conversation.updated':
+        if (c) upsert({ ...c, ...f.changes } as Conversation)
+        break
+      case 'conversation.deleted':
+        remove(f.conversation_id)
+        break
+      case 'member.added':
+        void reload(f.conversation_id)
+        break
+      case 'member.removed':
+        if (f.user_id === me) remove(f.conversation_id)
+        else if (c) upsert({ ...c, members: c.members.filter((m) => m.user_id !== f.user_id) })
+        break
+      case 'member.role_changed':
+        if (c)
+          upsert({
+            ...c,
+            members: c.members.map((m) =>
+              m.user_id === f.user_id ? { ...m, role: f.role } : m.user_id === f.previous_owner_id ? { ...m, role: 'admin' } : m,
+            ),
+          })
+        break
+      case 'message.edited':
+        if (c?.last_message?.id === f.message_id) upsert({ ...c, last_message: { ...c.last_message, text: f.text, edited_at: f.edited_at } })
+        break
+      case 'message.deleted':
+        if (c?.last_message?.id === f.message_id)
+          upsert({ ...c, last_message: { ...c.last_message, text: '', deleted_at: f.deleted_at, attachments: [] } })
+        break
+      case 'read.updated':
+        if (c && f.user_id === me) upsert({ ...c, last_read_position: f.last_read_position })
+        break
+    }
+  }
+
+  function myRole(c: Conversation): 'owner' | 'admin' | 'member' | null {
+    return c.members.find((m) => m.user_id === me)?.role ?? null
   }
 
   async function create(kind: 'direct' | 'group', memberIds: Uuid[], title?: string): Promise<Conversation> {
@@ -131,10 +196,11 @@ export const useConversationsStore = defineStore('conversations', () => {
   function reset() {
     items.value = []
     unread.clear()
+    mentions.clear()
     loaded.value = false
     activeId.value = null
     me = ''
   }
 
-  return { items, sorted, byId, loaded, unread, activeId, restore, refresh, upsert, applyCreated, applyMessage, setActive, create, title, reset }
+  return { items, sorted, byId, loaded, unread, mentions, activeId, restore, refresh, upsert, remove, reload, applyCreated, applyMessage, applyEvent, setActive, create, title, myRole, reset }
 })

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { api, ApiError, NetworkError } from '@/api/client'
-import type { Message, Uuid } from '@/api/types'
+import type { Attachment, Message, Uuid } from '@/api/types'
 import { cacheGet, cacheSet } from '@/lib/cache'
 import { newClientMsgId } from '@/lib/ids'
 import type { PendingMessage } from '@/lib/timeline'
@@ -53,13 +53,15 @@ export const useOutboxStore = defineStore('outbox', () => {
     }
   }
 
-  async function send(convId: Uuid, text: string): Promise<void> {
+  async function send(convId: Uuid, text: string, extra: { attachments?: Attachment[]; reply_to?: Uuid } = {}): Promise<void> {
     const e: OutboxEntry = {
       client_msg_id: newClientMsgId(),
       conversation_id: convId,
       text,
       created_at: new Date().toISOString(),
       attempts: 0,
+      ...(extra.attachments?.length ? { attachments: extra.attachments } : {}),
+      ...(extra.reply_to ? { reply_to: extra.reply_to } : {}),
     }
     entries.value = [...entries.value, e]
     save()
@@ -96,8 +98,15 @@ export const useOutboxStore = defineStore('outbox', () => {
       }
       try {
         e.attempts++
-        const ack = await api.sendMessage(e.conversation_id, e.client_msg_id, e.text)
+        const ack = await api.sendMessage(e.conversation_id, {
+          client_msg_id: e.client_msg_id,
+          text: e.text,
+          ...(e.attachments?.length ? { attachment_ids: e.attachments.map((a) => a.id) } : {}),
+          ...(e.reply_to ? { reply_to: e.reply_to } : {}),
+        })
         const m: Message = {
+          attachments: e.attachments ?? [],
+          reply_to: e.reply_to ?? null,
           id: ack.message_id,
           conversation_id: e.conversation_id,
           client_msg_id: e.client_msg_id,

@@ -3,7 +3,8 @@ import { reactive } from 'vue'
 import { api } from '@/api/client'
 import type { Message, Uuid } from '@/api/types'
 import { cacheGet, cacheSet } from '@/lib/cache'
-import { mergeMessages, newest } from '@/lib/timeline'
+import { applyDelete, applyEdit, applyReaction, comparePositions, mergeMessages, newest } from '@/lib/timeline'
+import type { EventFrame } from '@/api/types'
 
 export const PAGE = 50
 const CATCH_UP_PAGE = 200
@@ -157,6 +158,86 @@ export const useTimelineStore = defineStore('timeline', () => {
     merge(m.conversation_id, [m], 'ack')
   }
 
+  /** Events already applied, by position: a frame can arrive twice. */
+  const applied = new Map<Uuid, Set<string>>()
+  function firstTime(convId: Uuid, position: string): boolean {
+    let set = applied.get(convId)
+    if (!set) applied.set(convId, (set = new Set()))
+    if (set.has(position)) return false
+    set.add(position)
+    if (set.size > 2000) set.delete(set.values().next().value!)
+    return true
+  }
+
+  /** Replace one message through fn (no-op when it is not loaded). */
+  function update(convId: Uuid, mid: Uuid, fn: (m: Message) => Message): Message | null {
+    const t = timelines.get(convId)
+    if (!t) return null
+    const i = t.messages.findIndex((x) => x.id === mid)
+    if (i < 0) return null
+    const next = fn(t.messages[i]!)
+    if (next !== t.messages[i]) {
+      const copy = t.messages.slice()
+      copy[i] = next
+      // Quotes of the changed message follow it.
+      for (let j = 0; j < copy.length; j++) {
+        const q = copy[j]!.quoted
+        if (q && q.id === mid) copy[j] = { ...copy[j]!, quoted: { ...q, text: next.text, deleted: !!next.deleted_at } }
+      }
+      t.messages = copy
+      save(convId)
+    }
+    return next
+  }
+
+  /** message.edited / message.deleted / reaction.added / reaction.removed. */
+  function applyEvent(f: EventFrame): void {
+    if (!firstTime(f.conversation_id, f.position)) return
+    const c = f.conversation_id
+    if (f.type === 'message.edited') update(c, f.message_id, (m) => applyEdit(m, f.text, f.edited_at, f.mentions))
+    else if (f.type === 'message.deleted') update(c, f.message_id, (m) => applyDelete(m, f.deleted_at))
+    else if (f.type === 'reaction.added' || f.type === 'reaction.removed')
+      update(c, f.message_id, (m) => applyReaction(m, f.emoji, f.type === 'reaction.added' ? 1 : -1, f.actor_id === me))
+  }
+
+  /** Our own reaction, before the server confirms it. */
+  function reactLocal(convId: Uuid, mid: Uuid, emoji: string, add: boolean) {
+    update(convId, mid, (m) => applyReaction(m, emoji, add ? 1 : -1, true))
+  }
+
+  /** Make sure a message is in the window (search results, quotes): an
+   * around= page, then after= pages until it joins the window, so the window
+   * stays contiguous and still ends at the newest message. */
+  async function jumpTo(convId: Uuid, mid: Uuid): Promise<boolean> {
+    await open(convId).catch(() => {})
+    const t = timelines.get(convId)
+    if (!t) return false
+    if (t.messages.some((m) => m.id === mid)) return true
+    const page = await api.listMessages(convId, { around: mid, limit: PAGE })
+    if (!page.messages.some((m) => m.id === mid)) return false
+    const known = new Set(t.messages.map((m) => m.id))
+    const collected = page.messages.slice()
+    let more = page.has_more_after ?? false
+    let joined = collected.some((m) => known.has(m.id)) || t.messages.length === 0
+    for (let i = 0; more && !joined && i < 25; i++) {
+      const tail = collected[collected.length - 1]!
+      const next = await api.listMessages(convId, { after: tail.position, limit: CATCH_UP_PAGE })
+      collected.push(...next.messages)
+      more = next.has_more ?? false
+      joined = next.messages.some((m) => known.has(m.id))
+    }
+    const first = t.messages[0]
+    if (!joined && more) {
+      // Too far to join: the window restarts at the message (newer pages load on sync).
+      t.messages = mergeMessages([], collected)
+    } else {
+      t.messages = mergeMessages(t.messages, collected, true)
+    }
+    if (!first || comparePositions(collected[0]!.position, first.position) <= 0) t.hasMoreBefore = page.has_more_before ?? false
+    save(convId)
+    return true
+  }
+
   /** After a reconnect: catch every open timeline up. */
   async function resyncAll(): Promise<void> {
     await Promise.all([...timelines.keys()].map((id) => sync(id).catch(() => {})))
@@ -169,8 +250,9 @@ export const useTimelineStore = defineStore('timeline', () => {
   function reset() {
     timelines.clear()
     provisional.clear()
+    applied.clear()
     me = ''
   }
 
-  return { timelines, setUser, get, open, sync, loadOlder, applyLive, applyAck, resyncAll, markStale, reset }
+  return { timelines, setUser, get, open, sync, loadOlder, applyLive, applyAck, applyEvent, reactLocal, update, jumpTo, resyncAll, markStale, reset }
 })
