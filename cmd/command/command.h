@@ -41,6 +41,10 @@ int command_rate_ok(command *cmd, pl_http_req *req);
 /* Borrows a connection or replies 503 and returns NULL. */
 PGconn *command_pg(command *cmd, pl_http_req *req);
 
+/* A command_done_fn for writes that answer 202 {position}. op->data is
+ * freed. */
+void command_position_done(command_op *op, int err, pl_pos pos);
+
 void command_send_message(pl_http_req *req, void *ctx);
 void command_create_conversation(pl_http_req *req, void *ctx);
 

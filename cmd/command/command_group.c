@@ -99,25 +99,6 @@ int command_group_event(pl_jw *w, pl_http_req *req, const char *type, const char
     return pl_event_begin(w, type, NULL, pl_http_claims(req)->sub, conv, pl_time_real_ms());
 }
 
-static void accepted_done(command_op *op, int err, pl_pos pos)
-{
-    char p[PL_POS_LEN];
-    pl_jw w;
-
-    if (err) {
-        pl_http_reply_error(op->req, 503, "unavailable", "not accepted; retry");
-    } else if (pl_jw_init(&w) != 0) {
-        pl_http_reply_internal(op->req, -ENOMEM);
-    } else {
-        pl_pos_format(p, pos);
-        pl_jw_obj(&w);
-        pl_jw_kstr(&w, "position", p);
-        pl_jw_end_obj(&w);
-        pl_http_reply_jw(op->req, 202, &w);
-    }
-    free(op);
-}
-
 void command_group_produce_with(command *cmd, pl_http_req *req, const char *conv, pl_jw *w,
                           command_done_fn done, void *data)
 {
@@ -142,7 +123,7 @@ void command_group_produce_with(command *cmd, pl_http_req *req, const char *conv
 
 void command_group_produce(command *cmd, pl_http_req *req, const char *conv, pl_jw *w)
 {
-    command_group_produce_with(cmd, req, conv, w, accepted_done, NULL);
+    command_group_produce_with(cmd, req, conv, w, command_position_done, NULL);
 }
 
 int command_group_summary(PGconn *pg, const char *conv, pl_jw *w)

@@ -108,26 +108,6 @@ typedef struct read_state {
     char conv[PL_ID_LEN];
 } read_state;
 
-static void read_done(command_op *op, int err, pl_pos pos)
-{
-    char p[PL_POS_LEN];
-    pl_jw w;
-
-    if (err) {
-        pl_http_reply_error(op->req, 503, "unavailable", "not accepted; retry");
-    } else if (pl_jw_init(&w) != 0) {
-        pl_http_reply_internal(op->req, -ENOMEM);
-    } else {
-        pl_pos_format(p, pos);
-        pl_jw_obj(&w);
-        pl_jw_kstr(&w, "position", p);
-        pl_jw_end_obj(&w);
-        pl_http_reply_jw(op->req, 202, &w);
-    }
-    free(op->data);
-    free(op);
-}
-
 static int read_event(const char *user, const char *conv, const char *pos, char **ev,
                       size_t *len)
 {
@@ -174,7 +154,7 @@ void command_read(pl_http_req *req, void *ctx)
         pl_http_reply_internal(req, -ENOMEM);
         goto out;
     }
-    *op = (command_op){.cmd = cmd, .req = req, .done = read_done, .data = NULL};
+    *op = (command_op){.cmd = cmd, .req = req, .done = command_position_done, .data = NULL};
     command_produce(op, conv, ev, len);
     op = NULL;
 out:

@@ -28,9 +28,6 @@ int command_text_ok(pl_http_req *req, const char *text);
 /* Resolves text's @usernames to members of conv; writes "mentions":[ids]
  * into w (an open event data object). 0 or -EIO. */
 int command_mentions_write(PGconn *pg, const char *conv, const char *text, pl_jw *w);
-/* A command_done_fn for writes that answer 202 {position}. op->data is
- * freed. */
-void command_position_done(command_op *op, int err, pl_pos pos);
 /* Produces the event in ev (takes it) and answers 202 {position} once
  * Kafka has it. */
 void command_produce_position(command *cmd, pl_http_req *req, const char *conv, char *ev,
