@@ -45,7 +45,6 @@ int main(void)
     pl_store *store = NULL;
     pl_http_server *http = NULL;
     archiver *a = NULL;
-    pl_http_config hc;
     const char *dir;
     char err[512];
     int r, code = 1;
@@ -66,15 +65,8 @@ int main(void)
         pl_error("kafka", "msg=\"%s\"", err);
         goto out;
     }
-    pl_svc_http_config(&c, &hc);
-    hc.threads = 1;
-    hc.metrics = m;
-    hc.ctx = a;
-    hc.ready = ready;
-    if (pl_http_start(&http, &hc) != 0) {
-        pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
+    if (pl_svc_ops_server(&http, &c, m, ready, a) != 0)
         goto out;
-    }
     pl_info("start", "dir=%s segment_events=%lld segment_ms=%lld", dir, lim.events, lim.age_ms);
     r = archiver_run(a);
     code = r ? 1 : 0;

@@ -37,7 +37,6 @@ int main(void)
     pl_pg_pool *pool = NULL;
     pl_http_server *http = NULL;
     projector *p = NULL;
-    pl_http_config hc;
     long long batch;
     char err[512];
     int r, code = 1;
@@ -55,15 +54,8 @@ int main(void)
         pl_error("kafka", "msg=\"%s\"", err);
         goto out;
     }
-    pl_svc_http_config(&c, &hc);
-    hc.threads = 1;
-    hc.metrics = m;
-    hc.ctx = p;
-    hc.ready = ready;
-    if (pl_http_start(&http, &hc) != 0) {
-        pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
+    if (pl_svc_ops_server(&http, &c, m, ready, p) != 0)
         goto out;
-    }
     pl_info("start", "topic=%s port=%lld batch=%lld", c.events_topic, c.http_port, batch);
     r = projector_run(p);
     code = r ? 1 : 0;

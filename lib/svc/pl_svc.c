@@ -105,6 +105,23 @@ int pl_svc_migrate(pl_pg_pool *pool, const char *component,
     return r;
 }
 
+int pl_svc_ops_server(pl_http_server **out, const pl_svc_common *c, pl_metrics *m,
+                      int (*ready)(void *ctx), void *ctx)
+{
+    pl_http_config hc;
+    int r;
+
+    pl_svc_http_config(c, &hc);
+    hc.threads = 1;
+    hc.metrics = m;
+    hc.ctx = ctx;
+    hc.ready = ready;
+    r = pl_http_start(out, &hc);
+    if (r)
+        pl_error("listen", "port=%lld msg=\"cannot listen\"", c->http_port);
+    return r;
+}
+
 void pl_svc_http_config(const pl_svc_common *c, pl_http_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

@@ -31,6 +31,11 @@ int pl_svc_wait_signal(int timeout_ms);
 /* Retries pl_pg_migrate for up to timeout_s while Postgres is starting. */
 int pl_svc_migrate(pl_pg_pool *pool, const char *component,
                    const char *const *steps, int n, int timeout_s);
+/* For workers with no API: a one-thread server answering /healthz,
+ * /readyz (ready(ctx) == 0) and /metrics. Logs and returns nonzero when
+ * it cannot listen. */
+int pl_svc_ops_server(pl_http_server **out, const pl_svc_common *c, pl_metrics *m,
+                      int (*ready)(void *ctx), void *ctx);
 /* Fills an http config from the common settings. */
 void pl_svc_http_config(const pl_svc_common *c, pl_http_config *cfg);
 
