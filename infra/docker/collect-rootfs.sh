@@ -6,7 +6,7 @@
 #   collect-rootfs.sh ROOT UID BINARY...
 set -euo pipefail
 root=$1 uid=$2; shift 2
-mkdir -p "$root"/{etc,tmp,usr/lib/x86_64-linux-gnu,usr/lib64,usr/local/bin,usr/share/doc,keys}
+mkdir -p "$root"/{etc,tmp,usr/lib/x86_64-linux-gnu,usr/lib64,usr/local/bin,usr/share/doc,keys,attachments,archive}
 # Debian bookworm is merged-/usr: keep the same layout so the ELF
 # interpreter path (/lib64/ld-linux-x86-64.so.2) resolves.
 ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin" 2>/dev/null || true
@@ -34,8 +34,10 @@ mkdir -p "$root/etc/ssl/certs"
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nparley:x:%s:%s:parley:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' "$uid" "$uid" > "$root/etc/passwd"
 printf 'root:x:0:\nparley:x:%s:\nnogroup:x:65534:\n' "$uid" > "$root/etc/group"
-chown "$uid:$uid" "$root/keys"
-chmod 0700 "$root/keys"
+# Fresh named volumes take these directories' owner, so the non-root
+# services can write keys, attachments and archive segments into them.
+chown "$uid:$uid" "$root/keys" "$root/attachments" "$root/archive"
+chmod 0700 "$root/keys" "$root/attachments" "$root/archive"
 echo /usr/lib/x86_64-linux-gnu > "$root/etc/ld.so.conf"
 ldconfig -r "$root"
 echo "rootfs: $(echo $libs | wc -w) shared objects, $(du -sh "$root" | cut -f1)"

@@ -180,6 +180,43 @@ def check_edge(stack: Stack) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
 
 
+def attachments_and_archive(stack: Stack, api: Api) -> None:
+    """An image goes up through nginx to media and comes back to a member;
+    the archiver seals the events into at least one segment."""
+    import requests
+    import struct
+    import zlib
+    alice, bob = api.user(), api.user()
+    conv = alice.direct_with(bob)["id"]
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    idat = b"IDAT" + zlib.compress(b"\x00\x00")  # one grey pixel, filter 0
+
+    def chunk(body):
+        return struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(ihdr) + chunk(idat) + chunk(b"IEND")
+    r = requests.post(stack.url + "/api/v1/attachments?filename=dot.png", data=png,
+                      headers=alice.auth, timeout=30)
+    assert r.status_code == 201 and r.json()["content_type"] == "image/png", r.text
+    att = r.json()["id"]
+    r = alice.post(f"/api/v1/conversations/{conv}/messages",
+                   {"client_msg_id": "img", "text": "", "attachment_ids": [att]})
+    assert r.status_code == 202, r.text
+    bob.history(conv, min_position=r.json()["position"], limit=1)
+    got = requests.get(f"{stack.url}/api/v1/attachments/{att}", headers=bob.auth, timeout=30)
+    assert got.status_code == 200 and got.content == png, got.status_code
+    end = time.monotonic() + 90
+    while True:
+        out = stack.run("exec", "-T", "-e", "PGPASSWORD=" + os.environ.get(
+                            "PARLEY_PG_PASSWORD", "parley-dev-only"), "postgres", "psql",
+                        "-h", "127.0.0.1", "-U", "parley", "-d", "parley", "-Atc",
+                        "SELECT count(*) FROM archive.segments", capture=True,
+                        check=False).stdout
+        if out and out.strip().isdigit() and int(out.strip()) > 0:
+            return
+        assert time.monotonic() < end, f"no archive segment sealed: {out!r}"
+        time.sleep(3)
+
+
 def projector_members(stack: Stack) -> list[int]:
     """Partitions held by each member of the projector group (from the broker)."""
     kafka = stack.containers("kafka")[0]["Id"]
@@ -277,11 +314,13 @@ def main() -> int:
             stack.run("up", "-d", "--no-build"),
             stack.wait_healthy({"postgres": 1, "kafka": 1, "keygen": 1, "auth": 1,
                                 "history-projector": 1, "read": 1, "command": 1,
-                                "pusher": 1, "web": 1})))
+                                "pusher": 1, "media": 1, "archiver": 1, "web": 1})))
         log(f"stack healthy {time.monotonic() - t0:.0f}s after `up`")
         step("edge: healthz, openapi, web client, JSON 404", lambda: check_edge(stack))
         step("two users chat over WebSockets and read history back",
              lambda: asyncio.run(chat(api)))
+        step("attachment up and down through nginx; archiver seals a segment",
+             lambda: attachments_and_archive(stack, api))
         time.sleep(5)
         mem = stack.memory()
         total = sum(m for _, m in mem)

@@ -3,8 +3,8 @@
 # and keep its upstream blocks equal to what the service names resolve to.
 #   PARLEY_UPSTREAM_DOMAIN appended to upstream host names without a dot
 #                          (Kubernetes: "$(POD_NAMESPACE).svc.cluster.local")
-#   PARLEY_{AUTH,COMMAND,READ,PUSHER}_UPSTREAM  host:port (default auth:8081,
-#                          command:8082, read:8083, pusher:8084)
+#   PARLEY_{AUTH,COMMAND,READ,PUSHER,MEDIA}_UPSTREAM  host:port (default auth:8081,
+#                          command:8082, read:8083, pusher:8084, media:8086)
 #   PARLEY_DNS_REFRESH     seconds between look-ups (5; 0 = only at start)
 #   PARLEY_WEB_PORT        listen port (8080); PARLEY_NGINX_WORKERS (1)
 # Signals: SIGQUIT (the image's STOPSIGNAL) = graceful, SIGTERM/SIGINT = fast.
@@ -26,11 +26,12 @@ declare -A want=(
     [parley_command]=$(target "${PARLEY_COMMAND_UPSTREAM:-command:8082}")
     [parley_read]=$(target "${PARLEY_READ_UPSTREAM:-read:8083}")
     [parley_pusher]=$(target "${PARLEY_PUSHER_UPSTREAM:-pusher:8084}")
+    [parley_media]=$(target "${PARLEY_MEDIA_UPSTREAM:-media:8086}")
 )
 
 upstreams() { # one upstream block per service, every address the name has
     local name t host port addrs
-    for name in parley_auth parley_command parley_read parley_pusher; do
+    for name in parley_auth parley_command parley_read parley_pusher parley_media; do
         t=${want[$name]} host=${t%:*} port=${t##*:}
         addrs=$(getent ahostsv4 "$host" 2>/dev/null | awk '{print $1}' | sort -u || true)
         echo "upstream $name {"
