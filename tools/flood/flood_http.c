@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -49,12 +50,82 @@ struct flood_http {
     pl_buf body; /* scratch for the decoded body */
 };
 
+/* Hosts a run may target besides 127.0.0.0/8 (--allow-host): run
+ * configuration, filled by main before any scenario starts, read-only after. */
+static char allowed[FLOOD_MAX_ALLOW][FLOOD_HOST_MAX];
+static int nallowed;
+
+int flood_allow_host(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n >= FLOOD_HOST_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n || name[0] == '.' || name[0] == '-')
+        return -EINVAL;
+    if (nallowed >= FLOOD_MAX_ALLOW)
+        return -E2BIG;
+    memcpy(allowed[nallowed++], name, n + 1);
+    return 0;
+}
+
+int flood_host_check(const char *host)
+{
+    struct in_addr a;
+
+    if (strcmp(host, "localhost") == 0)
+        return 0;
+    if (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
+        return 0;
+    /* Exact names only (DNS is case-insensitive): "parley-web" does not
+     * allow "parley-web.example.com". */
+    for (int i = 0; i < nallowed; i++)
+        if (strcasecmp(host, allowed[i]) == 0)
+            return 0;
+    return -EPERM;
+}
+
+/* host -> IPv4 (a literal, or the first A record of an allowed name). */
+static int resolve(const char *host, uint32_t *addr_be)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    struct in_addr a;
+
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &a) == 1) {
+        *addr_be = a.s_addr;
+        return 0;
+    }
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return -EHOSTUNREACH;
+    *addr_be = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int flood_hostport_parse(const char *s, size_t len, char host[FLOOD_HOST_MAX], int *port)
+{
+    const char *colon = memchr(s, ':', len), *end;
+    long long p = 0;
+
+    if (!colon || colon == s || (size_t)(colon - s) >= FLOOD_HOST_MAX)
+        return -EINVAL;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    end = colon + 1;
+    while (end < s + len && *end >= '0' && *end <= '9' && p <= 65535)
+        p = p * 10 + (*end++ - '0');
+    if (end == colon + 1 || p < 1 || p > 65535 || (end < s + len && *end != '/'))
+        return -EINVAL;
+    *port = (int)p;
+    return 0;
+}
+
 int flood_url_parse(const char *url, uint32_t *addr_be, int *port)
 {
-    char host[64];
-    long long p = 0;
-    struct in_addr a;
-    const char *s, *colon, *end;
+    char host[FLOOD_HOST_MAX];
+    const char *s;
+    int r;
 
     if (strncmp(url, "http://", 7) == 0)
         s = url + 7;
@@ -62,25 +133,25 @@ int flood_url_parse(const char *url, uint32_t *addr_be, int *port)
         s = url + 5;
     else
         return -EINVAL;
-    colon = strchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof(host))
-        return -EINVAL;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    end = colon + 1;
-    while (*end >= '0' && *end <= '9' && p <= 65535)
-        p = p * 10 + (*end++ - '0');
-    if (end == colon + 1 || p < 1 || p > 65535 || (*end && *end != '/'))
-        return -EINVAL;
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &a) != 1)
-        return -EINVAL;
-    /* Safety: the flood only ever targets this machine's loopback. */
-    if ((ntohl(a.s_addr) >> 24) != 127)
-        return -EINVAL;
-    *addr_be = a.s_addr;
-    *port = (int)p;
+    if ((r = flood_hostport_parse(s, strlen(s), host, port)))
+        return r;
+    /* Safety: loopback, or a host the user named with --allow-host. */
+    if ((r = flood_host_check(host)))
+        return r;
+    return resolve(host, addr_be);
+}
+
+int flood_brokers_check(const char *brokers)
+{
+    char host[FLOOD_HOST_MAX];
+    int port, r;
+
+    for (const char *s = brokers; *s; s += *s == ',') {
+        size_t n = strcspn(s, ",");
+        if ((r = flood_hostport_parse(s, n, host, &port)) || (r = flood_host_check(host)))
+            return r;
+        s += n;
+    }
     return 0;
 }
 

@@ -29,6 +29,7 @@ typedef struct wsurl {
     char host[64];
     char path[128];
     int port;
+    int loopback; /* target in 127.0.0.0/8: spread over source addresses */
 } wsurl;
 
 struct flood_ws {
@@ -188,7 +189,9 @@ static void connect_one(flood_ws *w)
     ci.port = u->port;
     ci.path = u->path;
     ci.host = u->host;
-    ci.iface = w->src[w->next % (size_t)w->cfg.nsrc];
+    /* Spreading over 127.1.x.y only works towards loopback; an allowed
+     * in-cluster host gets the pod's own address. */
+    ci.iface = u->loopback ? w->src[w->next % (size_t)w->cfg.nsrc] : NULL;
     ci.protocol = NULL;
     ci.local_protocol_name = "flood";
     ci.userdata = c;
@@ -266,6 +269,7 @@ static int parse_url(const char *s, wsurl *u)
     if (r)
         return r;
     struct in_addr ia = {.s_addr = a};
+    u->loopback = (ntohl(a) >> 24) == 127;
     snprintf(u->host, sizeof(u->host), "%s", inet_ntoa(ia));
     slash = strchr(strstr(s, "://") + 3, '/');
     snprintf(u->path, sizeof(u->path), "%s", slash ? slash : "/api/v1/ws");

@@ -24,7 +24,8 @@ static const char usage[] =
 "\n"
 "DESCRIPTION\n"
 "    Every run is bounded in time and count, stops by itself, and only targets\n"
-"    127.0.0.0/8. Progress goes to stderr once a second; the result (machine,\n"
+"    127.0.0.0/8, plus the hosts named with --allow-host. Progress goes to\n"
+"    stderr once a second; the result (machine,\n"
 "    settings, commit, figures, a per-second timeline) is one JSON document\n"
 "    written to --out, or stdout.\n"
 "\n"
@@ -90,6 +91,14 @@ static const char usage[] =
 "    --page N             history: page size (default 50)\n"
 "    --mix A:B:C:D        history: weights of recent:deep:search:list\n"
 "                         (default 60:25:10:5)\n"
+"    --allow-host NAME    also permit this exact host name or IPv4 address\n"
+"                         in --url, --ws-url and --brokers (repeatable, at\n"
+"                         most 16). Off by default: without it any target\n"
+"                         outside 127.0.0.0/8 is refused. Meant for the\n"
+"                         in-cluster Jobs (infra/k8s/tools/flood), which name\n"
+"                         only their own Services (parley-web, kafka). WebSocket\n"
+"                         clients towards such a host use the machine's own\n"
+"                         address instead of --src-addrs.\n"
 "    --tag KEY=VALUE      recorded in settings.tags (e.g. instances=4);\n"
 "                         report groups results by them (repeatable)\n"
 "    --seed N             PRNG seed (default: random)\n"
@@ -105,12 +114,14 @@ static const char usage[] =
 "    parley-flood chat --users 200 --clients 2000 --rate 1000 --duration 30 \\\n"
 "        --out chat.json\n"
 "    parley-flood broker --backlog 200000 --tag instances=2 --out b2.json\n"
+"    parley-flood chat --allow-host parley-web --url http://parley-web:8080 \\\n"
+"        --rate 0:200,300:4000 --duration 600 --out /tmp/chat.json\n"
 "    parley-flood report --out docs/scaling.md --svg-dir docs/scaling *.json\n";
 
 enum {
     O_URL = 256, O_WS, O_BROKERS, O_TOPIC, O_DURATION, O_RATE, O_USERS, O_CONVS, O_CLIENTS,
     O_SRC, O_CRATE, O_HCONNS, O_GRACE, O_TEXT, O_MAXS, O_BACKLOG, O_GROUP, O_NODRAIN,
-    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT
+    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT, O_ALLOW
 };
 
 static const struct option longopts[] = {
@@ -123,7 +134,7 @@ static const struct option longopts[] = {
     {"drain-only", 0, 0, O_DRAINONLY}, {"conv-file", 1, 0, O_CONVFILE}, {"drain-timeout", 1, 0, O_DTIMEOUT},
     {"hold", 1, 0, O_HOLD}, {"pusher-pid", 1, 0, O_PID}, {"messages", 1, 0, O_MESSAGES},
     {"page", 1, 0, O_PAGE}, {"mix", 1, 0, O_MIX}, {"tag", 1, 0, O_TAG}, {"seed", 1, 0, O_SEED},
-    {"out", 1, 0, O_OUT}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"out", 1, 0, O_OUT}, {"allow-host", 1, 0, O_ALLOW}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 static void defaults(flood_opts *o)
 {
@@ -223,24 +234,42 @@ static int opt(flood_opts *o, int c, const char *a)
         o->seed = (uint64_t)v;
         return 0;
     case O_OUT: o->out = a; return 0;
+    case O_ALLOW:
+        if (flood_allow_host(a) == 0)
+            return 0;
+        fprintf(stderr, "parley-flood: --allow-host wants a host name or IPv4 address "
+                        "(at most %d)\n", FLOOD_MAX_ALLOW);
+        return -EINVAL;
     case 'q': o->quiet = 1; return 0;
     default: return -EINVAL;
     }
+}
+
+static int target_ok(const char *opt, const char *val, const char *want, int r)
+{
+    if (r == -EPERM)
+        fprintf(stderr, "parley-flood: %s %s: refused, only 127.0.0.0/8 and --allow-host "
+                        "names may be targeted\n", opt, val);
+    else if (r == -EHOSTUNREACH)
+        fprintf(stderr, "parley-flood: %s %s: the host does not resolve\n", opt, val);
+    else if (r)
+        fprintf(stderr, "parley-flood: %s %s: want %s\n", opt, val, want);
+    return r;
 }
 
 static int finish_opts(flood_opts *o)
 {
     uint32_t a;
     int port;
-    if (flood_url_parse(o->url, &a, &port) != 0) {
-        fprintf(stderr, "parley-flood: --url must be http://<127.x.y.z or localhost>:<port>\n");
+    if (target_ok("--url", o->url, "http://HOST:PORT", flood_url_parse(o->url, &a, &port)))
         return -EINVAL;
-    }
     for (size_t i = 0; i < o->nws; i++)
-        if (flood_url_parse(o->ws_urls[i], &a, &port) != 0) {
-            fprintf(stderr, "parley-flood: --ws-url must be ws://<127.x.y.z>:<port>/path\n");
+        if (target_ok("--ws-url", o->ws_urls[i], "ws://HOST:PORT/path",
+                      flood_url_parse(o->ws_urls[i], &a, &port)))
             return -EINVAL;
-        }
+    if (target_ok("--brokers", o->brokers, "HOST:PORT[,HOST:PORT...]",
+                  flood_brokers_check(o->brokers)))
+        return -EINVAL;
     if (o->nws == 0) {
         const char *hp = strstr(o->url, "://") + 3;
         snprintf(o->ws_default, sizeof(o->ws_default), "ws://%.*s/api/v1/ws",
