@@ -236,3 +236,60 @@ def pinned_partitions(create_topics_sh: str) -> int:
     m = re.search(r"parts=\$\{PARLEY_PARTITIONS:-(\d+)\}", create_topics_sh)
     assert m, "create-topics.sh no longer pins the partition count the way tests expect"
     return int(m.group(1))
+
+
+def script_topics(create_topics_sh: str) -> dict:
+    """create-topics.sh -> {env var: (default topic name, {config: value})},
+    from its `var=${PARLEY_X_TOPIC:-name}` lines and `create "$var" --config
+    k=v ...` calls (backslash continuations joined)."""
+    text = create_topics_sh.replace("\\\n", " ")
+    names = {m[0]: (m[1], m[2]) for m in
+             re.findall(r"^(\w+)=\$\{(PARLEY_\w+_TOPIC):-([\w.]+)\}", text, re.M)}
+    out = {}
+    for var, args in re.findall(r'^create "\$(\w+)"(.*)$', text, re.M):
+        env, default = names[var]
+        out[env] = (default, dict(re.findall(r"--config ([\w.]+)=(\S+)", args)))
+    assert out, "create-topics.sh no longer creates topics the way tests expect"
+    return out
+
+
+def check_topics(objs, script: dict, partitions: int):
+    """Every topic parley-config names has a KafkaTopic with the pinned
+    partitions, the script's configs and min.insync.replicas >= 2; every
+    Kafka-lag ScaledObject stays within its topic's partitions."""
+    errs = []
+    cm = next(o for o in objs if o["kind"] == "ConfigMap"
+              and o["metadata"]["name"] == "parley-config")["data"]
+    topics = {o["spec"].get("topicName", o["metadata"]["name"]): o
+              for o in objs if o["kind"] == "KafkaTopic"}
+    named = {k: v for k, v in cm.items() if re.fullmatch(r"PARLEY_\w+_TOPIC", k)}
+    for env in script:
+        if env not in named:
+            errs.append(f"parley-config does not name {env}, which create-topics.sh creates")
+    for env, name in named.items():
+        t = topics.get(name)
+        if t is None:
+            errs.append(f"{env}={name}: no KafkaTopic")
+            continue
+        spec, cfg = t["spec"], t["spec"].get("config") or {}
+        if spec.get("partitions") != partitions:
+            errs.append(f"KafkaTopic {name}: partitions {spec.get('partitions')} != {partitions}")
+        if int(cfg.get("min.insync.replicas", 0)) < 2 or spec.get("replicas", 0) < 3:
+            errs.append(f"KafkaTopic {name}: wants replicas 3 and min.insync.replicas 2")
+        for k, v in (script.get(env, (None, {}))[1]).items():
+            if str(cfg.get(k)) != v:
+                errs.append(f"KafkaTopic {name}: {k}={cfg.get(k)!r}, create-topics.sh has {v}")
+    for o in objs:
+        if o["kind"] != "ScaledObject":
+            continue
+        for t in o["spec"]["triggers"]:
+            if t["type"] != "kafka":
+                continue
+            topic = topics.get(t["metadata"].get("topic"))
+            hi = o["spec"].get("maxReplicaCount", 100)
+            if topic is None:
+                errs.append(f"{key(o)}: topic {t['metadata'].get('topic')} has no KafkaTopic")
+            elif hi > topic["spec"]["partitions"]:
+                errs.append(f"{key(o)}: maxReplicaCount {hi} > {topic['spec']['partitions']} "
+                            f"partitions of {t['metadata']['topic']}")
+    return errs

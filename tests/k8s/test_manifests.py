@@ -20,7 +20,8 @@ CRD_KINDS = {("kafka.strimzi.io", "Kafka"), ("kafka.strimzi.io", "KafkaNodePool"
              ("keda.sh", "TriggerAuthentication"), ("postgresql.cnpg.io", "Cluster")}
 PARTITIONS = mc.pinned_partitions((REPO / "infra/kafka/create-topics.sh").read_text())
 APPS = ["parley-auth", "parley-command", "parley-read", "parley-pusher",
-        "parley-history-projector", "parley-archiver", "parley-web"]
+        "parley-history-projector", "parley-archiver", "parley-media", "parley-web"]
+SCRIPT_TOPICS = mc.script_topics((REPO / "infra/kafka/create-topics.sh").read_text())
 
 
 def all_objects(rendered):
@@ -209,6 +210,43 @@ def test_images_are_mapped_in_overlays(rendered):
                for c in flood)
 
 
+def _flag_values(args, flag):
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
+
+
+def test_flood_jobs_target_only_allowed_in_cluster_services(rendered):
+    """parley-flood refuses non-loopback hosts unless named with --allow-host:
+    every Job must name exactly the hosts it targets, and only Services of
+    the overlays (Strimzi's bootstrap Service is named after the Kafka)."""
+    services = {o["metadata"]["name"] for ov in ("dev", "prod") for o in rendered[ov]
+                if o["kind"] == "Service"}
+    services |= {f"{o['metadata']['name']}-kafka-bootstrap" for o in rendered["prod"]
+                 if o["kind"] == "Kafka"}
+    brokers = {ov: next(o for o in rendered[ov] if o["kind"] == "ConfigMap" and
+                        o["metadata"]["name"] == "parley-config")["data"]["PARLEY_KAFKA_BROKERS"]
+               for ov in ("dev", "prod")}
+    jobs = [w for w in mc.workloads(rendered["flood"]) if w["kind"] == "Job"]
+    assert len(jobs) >= 2
+    for job in jobs:
+        c = mc.pod_spec(job)["containers"][0]
+        args = c["args"]
+        allowed = set(_flag_values(args, "--allow-host"))
+        assert allowed and allowed <= services, (mc.key(job), allowed - services)
+        targets = [re.match(r"\w+://([^:/]+)", u).group(1)
+                   for u in _flag_values(args, "--url") + _flag_values(args, "--ws-url")]
+        for b in _flag_values(args, "--brokers"):
+            if b == "$(PARLEY_KAFKA_BROKERS)":
+                env = {e["name"]: e for e in c.get("env", [])}
+                ref = env["PARLEY_KAFKA_BROKERS"]["valueFrom"]["configMapKeyRef"]
+                assert ref == {"name": "parley-config", "key": "PARLEY_KAFKA_BROKERS"}
+                bl = list(brokers.values())
+            else:
+                bl = [b]
+            targets += [h.split(":")[0] for x in bl for h in x.split(",")]
+        assert targets, mc.key(job)
+        assert set(targets) <= allowed, (mc.key(job), set(targets) - allowed)
+
+
 def test_config_keys_are_documented_settings(rendered):
     readme = (REPO / "README.md").read_text()
     cm = next(o for o in rendered["dev"] if o["kind"] == "ConfigMap"
@@ -239,11 +277,60 @@ def test_prod_kafka_is_ha_and_pins_partitions(rendered):
     assert pool["spec"]["replicas"] == 3 and set(pool["spec"]["roles"]) == {"controller", "broker"}
     assert pool["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
     topics = {o["spec"]["topicName"]: o for o in objs if o["kind"] == "KafkaTopic"}
-    assert set(topics) == {"parley.events", "parley.sessions"}
+    assert set(topics) == {"parley.events", "parley.sessions", "parley.ephemeral",
+                           "parley.presence"}
     for t in topics.values():
         assert t["spec"]["partitions"] == PARTITIONS
         assert t["spec"]["replicas"] == 3 and t["spec"]["config"]["min.insync.replicas"] == 2
     assert topics["parley.events"]["spec"]["config"]["retention.ms"] == -1
+
+
+def test_every_configured_topic_has_a_kafka_topic_in_prod(rendered):
+    assert mc.check_topics(rendered["prod"], SCRIPT_TOPICS, PARTITIONS) == []
+    # ... and the config names every topic the code reads.
+    code = "\n".join(p.read_text() for p in list((REPO / "cmd").rglob("*.c"))
+                     + list((REPO / "lib").rglob("*.c")))
+    read = set(re.findall(r'"(PARLEY_[A-Z]+_TOPIC)"', code))
+    cm = next(o for o in rendered["prod"] if o["kind"] == "ConfigMap"
+              and o["metadata"]["name"] == "parley-config")["data"]
+    assert read and read <= set(cm), read - set(cm)
+    assert set(SCRIPT_TOPICS) == read, "create-topics.sh and the code disagree on topics"
+
+
+def test_dev_kafka_creates_every_configured_topic(rendered):
+    """The dev broker's entrypoint runs create-topics.sh; it must get the
+    topic names and the partition count from the same parley-config."""
+    objs = rendered["dev"]
+    cm = next(o for o in objs if o["kind"] == "ConfigMap"
+              and o["metadata"]["name"] == "parley-config")["data"]
+    kafka = next(o for o in objs if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "kafka")
+    env = {e["name"]: e for e in mc.pod_spec(kafka)["containers"][0]["env"]}
+    for k in [k for k in cm if k.endswith("_TOPIC")] + ["PARLEY_PARTITIONS"]:
+        assert k in SCRIPT_TOPICS or k == "PARLEY_PARTITIONS", f"create-topics.sh ignores {k}"
+        ref = env.get(k, {}).get("valueFrom", {}).get("configMapKeyRef", {})
+        assert ref == {"name": "parley-config", "key": k}, f"dev kafka does not take {k}"
+
+
+def test_every_service_gets_the_same_hygiene(rendered):
+    """archiver and media came later than the others: the same checks for
+    all of them (probes and security are in check_containers)."""
+    for overlay in ("dev", "prod"):
+        objs = rendered[overlay]
+        deps = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Deployment"}
+        pols = [o for o in objs if o["kind"] == "NetworkPolicy"]
+        scaled = {o["spec"]["scaleTargetRef"]["name"] for o in objs
+                  if o["kind"] in ("HorizontalPodAutoscaler", "ScaledObject")}
+        for app in APPS:
+            d = deps[app]
+            ann = d["spec"]["template"]["metadata"].get("annotations", {})
+            port = mc.pod_spec(d)["containers"][0]["ports"][0]["containerPort"]
+            if app != "parley-web":   # nginx: no /metrics (ingress-nginx has its own)
+                assert ann.get("prometheus.io/scrape") == "true", (overlay, app)
+                assert ann.get("prometheus.io/port") == str(port), (overlay, app)
+            own = [p for p in pols if p["spec"]["podSelector"].get("matchLabels", {})
+                   .get("app.kubernetes.io/name") == app]
+            assert own, f"{app}: no NetworkPolicy of its own"
+            assert app in scaled or app == "parley-web", f"{app}: no HPA or ScaledObject"
 
 
 def test_prod_postgres_is_synchronous(rendered):
@@ -279,6 +366,8 @@ NEEDED = [
     ("parley-history-projector", "kafka", 9092), ("ns:keda", "kafka", 9092),
     ("parley-archiver", "kafka", 9092), ("parley-archiver", "postgres", 5432),
     ("ns:monitoring", "parley-archiver", 8087),
+    ("parley-web", "parley-media", 8086), ("parley-media", "postgres", 5432),
+    ("ns:monitoring", "parley-media", 8086), ("parley-media", "kube-dns", 53),
     ("ns:monitoring", "parley-pusher", 8084), ("ns:monitoring", "parley-history-projector", 8085),
     ("parley-auth", "kube-dns", 53),
 ]
@@ -290,6 +379,8 @@ DENIED = [
     ("parley-history-projector", "parley-command", 8082),
     ("ns:ingress-nginx", "parley-history-projector", 8085),
     ("parley-web", "parley-archiver", 8087), ("parley-archiver", "parley-auth", 8081),
+    ("parley-media", "kafka", 9092), ("ns:ingress-nginx", "parley-media", 8086),
+    ("parley-command", "parley-media", 8086),
 ]
 KUBE_DNS = ({"k8s-app": "kube-dns"}, "kube-system")
 
@@ -356,15 +447,32 @@ def test_checks_catch_broken_manifests(rendered):
     assert any("parley-web -> postgres:5432" in e for e in errs)
 
 
+def test_topic_checks_catch_broken_manifests(rendered):
+    objs = copy.deepcopy(rendered["prod"])
+    objs = [o for o in objs if not (o["kind"] == "KafkaTopic"
+                                    and o["spec"]["topicName"] == "parley.presence")]
+    t = {o["spec"]["topicName"]: o for o in objs if o["kind"] == "KafkaTopic"}
+    t["parley.events"]["spec"]["partitions"] = 16
+    t["parley.sessions"]["spec"]["config"]["retention.ms"] = 1000
+    t["parley.ephemeral"]["spec"]["config"]["min.insync.replicas"] = 1
+    errs = mc.check_topics(objs, SCRIPT_TOPICS, PARTITIONS)
+    assert any("parley.presence: no KafkaTopic" in e for e in errs)
+    assert any("partitions 16 != 32" in e for e in errs)
+    assert any("maxReplicaCount" in e and "16 partitions" in e for e in errs)
+    assert any("retention.ms=1000" in e for e in errs)
+    assert any("parley.ephemeral: wants replicas 3" in e for e in errs)
+
+
 def test_grafana_dashboard_covers_the_signals():
     path = REPO / "infra/k8s/base/observability/parley-dashboard.json"
     dash = json.loads(path.read_text())
     exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
     for metric in ("http_requests_total", "http_request_duration_seconds_bucket",
                    "projector_consumer_lag", "pusher_consumer_lag", "pusher_open_sockets",
-                   "pusher_delivery_seconds_bucket", "kube_deployment_status_replicas"):
+                   "pusher_delivery_seconds_bucket", "kube_deployment_status_replicas",
+                   "archiver_events_total", "media_upload_bytes_total", "parley-archiver"):
         assert metric in exprs, metric
     code = "\n".join(p.read_text() for p in list((REPO / "cmd").rglob("*.c"))
                      + list((REPO / "lib").rglob("*.c")))
-    for metric in set(re.findall(r"\b((?:http|pusher|projector)_[a-z_]+?)(?:_bucket)?\b", exprs)):
+    for metric in set(re.findall(r"\b((?:http|pusher|projector|archiver|media)_[a-z_]+?)(?:_bucket)?\b", exprs)):
         assert f'"{metric}"' in code, f"dashboard uses {metric}, which no service exports"

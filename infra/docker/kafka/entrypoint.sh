@@ -12,8 +12,10 @@
 #   PARLEY_KAFKA_NODE_ID      node.id (1)
 #   PARLEY_KAFKA_HEAP         JVM heap flags (-Xmx512m -Xms256m)
 #   PARLEY_KAFKA_DATA         data directory (/var/lib/kafka)
-#   PARLEY_KAFKA_CREATE_TOPICS  1 (default) creates parley.events/parley.sessions
-#   PARLEY_PARTITIONS, PARLEY_EVENTS_TOPIC, PARLEY_SESSIONS_TOPIC  as create-topics.sh
+#   PARLEY_KAFKA_CREATE_TOPICS  1 (default) creates parley.events, .sessions,
+#                             .ephemeral and .presence (create-topics.sh)
+#   PARLEY_PARTITIONS, PARLEY_{EVENTS,SESSIONS,EPHEMERAL,PRESENCE}_TOPIC
+#                             as create-topics.sh
 #   KAFKA_CFG_SOME_PROPERTY=v  adds some.property=v to server.properties
 set -euo pipefail
 INFRA=/opt/parley/infra/kafka
