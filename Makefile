@@ -57,9 +57,14 @@ clean:
 
 # The scaling demonstration: a private stack, per-instance CPU quotas,
 # tools/flood driving it; writes docs/scaling.md and docs/scaling/*.svg.
-.PHONY: scale-demo
+.PHONY: scale-demo autoscale-demo
 scale-demo: build
 	$(PY) bench/scale_demo.py --build-dir $(CURDIR)/$(BUILD)
+
+# A script standing in for KEDA (the manifests' rule and thresholds) drives
+# real projector and archiver instances; writes docs/scaling/autoscale.md.
+autoscale-demo: build
+	$(PY) bench/autoscale_demo.py --build-dir $(CURDIR)/$(BUILD)
 
 # Web client (web/): npm ci from the lockfile (only when it changed; a second
 # run installs nothing and needs no network), vite build into web/dist, which

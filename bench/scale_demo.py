@@ -301,9 +301,8 @@ READING = """
 * **The partition cap** (32 partitions, so at most 32 busy consumers per group) and the
   **core saturation** (cores / quota instances, 8 here) are marked on the scaling plots;
   the last projector point sits at the saturation mark, the partition cap is off the chart.
-* **Autoscaling** (KEDA on consumer lag, HPA on CPU or sockets) is not demonstrated yet:
-  the lag this report plots is the signal KEDA's Kafka scaler uses, and
-  `parley-flood chat --rate 0:100,60:3000,120:100` produces the ramp such a demo needs.
+* **Autoscaling**: `bench/autoscale_demo.py` (`make autoscale-demo`) plays KEDA's part
+  with the manifests' rule and thresholds; its report is docs/scaling/autoscale.md.
 """
 
 

@@ -3,7 +3,9 @@
 # (build-base.sh), then runtime, web, kafka and postgres on top of it.
 #   infra/docker/build-images.sh [runtime|web|kafka|postgres ...]
 # Env: PARLEY_TAG (default local), PARLEY_BASE_IMAGE, PARLEY_CONTEXT (build
-# context, default the repo root), DOCKER (default /usr/bin/docker).
+# context, default the repo root), DOCKER (default /usr/bin/docker),
+# PARLEY_NO_CACHE=1 (build every layer again: a cold build's time; apt's
+# download cache mount still applies).
 # Prints one "image NAME SIZE SECONDS" line per image.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +27,7 @@ build() { # name dockerfile [build args...]
     local name=$1 file=$2; shift 2
     local t0=$SECONDS log
     log=$(mktemp)
+    if [ -n "${PARLEY_NO_CACHE:-}" ]; then set -- --no-cache "$@"; fi
     if ! "$DOCKER" build -f "$ROOT/infra/docker/$file" --build-arg "BASE=$BASE" "$@" \
             -t "parley/$name:$TAG" "$CTX" >"$log" 2>&1; then
         tail -60 "$log" >&2; rm -f "$log"

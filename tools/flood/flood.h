@@ -46,6 +46,7 @@ typedef struct flood_opts {
     const char *groups[FLOOD_MAX_GROUPS];
     size_t ngroups;
     int no_drain, drain_only;
+    int follow;                          /* broker: watch to the timeout */
     const char *conv_file;               /* broker: reuse conversations */
     double drain_timeout_s;
 } flood_opts;

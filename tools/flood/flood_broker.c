@@ -192,6 +192,19 @@ static int group_lag(broker *b, size_t g, int64_t *lag, int64_t *committed)
     return r;
 }
 
+/* "[  12s] lag 3400 (parley-history-projector 3000, parley-archiver 400)":
+ * one line a second, per group, so a controller can follow it. */
+static void progress_lag(broker *b, size_t k, int64_t total)
+{
+    char per[512] = "";
+    size_t len = 0;
+
+    for (size_t g = 0; g < b->o->ngroups && len < sizeof(per); g++)
+        len += (size_t)snprintf(per + len, sizeof(per) - len, "%s%s %" PRId64, g ? ", " : "",
+                                b->o->groups[g], b->lag[g][k]);
+    flood_progress(b->o, "[%4.0fs] lag %" PRId64 " (%s)", b->st[k], total, per);
+}
+
 static int watch(broker *b)
 {
     flood_opts *o = b->o;
@@ -211,9 +224,8 @@ static int watch(broker *b)
         }
         b->nsamples++;
         if (k % 2 == 0)
-            flood_progress(o, "[%4.0fs] lag %" PRId64 " (%s%s)", b->st[k], total, o->groups[0],
-                           o->ngroups > 1 ? " and more" : "");
-        if (total == 0 || now >= end)
+            progress_lag(b, k, total);
+        if ((total == 0 && !o->follow) || now >= end)
             break;
         flood_sleep_us(SAMPLE_US - (flood_now_us() - now) % SAMPLE_US);
     }

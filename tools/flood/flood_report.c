@@ -436,9 +436,73 @@ static int history_section(rep *p)
     return 0;
 }
 
+/* An autoscaling timeline (bench/autoscale_demo.py writes it): offered load,
+ * lag per consumer group and the replica counts the controller chose.
+ * results.timeline: [{t, offered}]; results.groups: [{group, timeline:
+ * [{t, lag, replicas, desired}]}]. */
+#define AS_MAX 8
+static int autoscale_plots(rep *p, run *r, int idx)
+{
+    yajl_val g = jget(r->v, "results.groups");
+    size_t ng = g && YAJL_IS_ARRAY(g) ? g->u.array.len : 0, ns = 0;
+    flood_svg_series lag[AS_MAX], rep_s[2 * AS_MAX], load[1];
+    double *xs[3 * AS_MAX + 1] = {0}, *ys[3 * AS_MAX + 1] = {0};
+    char name[64], title[2][AS_MAX][96];
+    int e;
+
+    ng = ng > AS_MAX ? AS_MAX : ng;
+    load[0] = (flood_svg_series){"offered events/s", NULL, NULL, 0, 0, 0};
+    load[0].n = series(jget(r->v, "results.timeline"), "t", "offered", 1, &xs[0], &ys[0]);
+    load[0].x = xs[0], load[0].y = ys[0];
+    for (size_t i = 0; i < ng; i++) {
+        yajl_val gi = g->u.array.values[i], tl = jget(gi, "timeline");
+        snprintf(title[0][i], 96, "%s replicas", jstr(gi, "group"));
+        snprintf(title[1][i], 96, "%s desired", jstr(gi, "group"));
+        lag[i] = (flood_svg_series){jstr(gi, "group"), NULL, NULL, 0, 0, 0};
+        lag[i].n = series(tl, "t", "lag", 1, &xs[1 + 3 * i], &ys[1 + 3 * i]);
+        lag[i].x = xs[1 + 3 * i], lag[i].y = ys[1 + 3 * i];
+        rep_s[ns] = (flood_svg_series){title[0][i], NULL, NULL, 0, 0, 0};
+        rep_s[ns].n = series(tl, "t", "replicas", 1, &xs[2 + 3 * i], &ys[2 + 3 * i]);
+        rep_s[ns].x = xs[2 + 3 * i], rep_s[ns].y = ys[2 + 3 * i], ns++;
+        rep_s[ns] = (flood_svg_series){title[1][i], NULL, NULL, 0, 1, 0};
+        rep_s[ns].n = series(tl, "t", "desired", 1, &xs[3 + 3 * i], &ys[3 + 3 * i]);
+        rep_s[ns].x = xs[3 + 3 * i], rep_s[ns].y = ys[3 + 3 * i], ns++;
+    }
+    snprintf(name, sizeof(name), "autoscale-%d-load", idx);
+    e = plot(p, name, "offered load", "seconds", "events per second", load, 1, NULL, 0);
+    snprintf(name, sizeof(name), "autoscale-%d-lag", idx);
+    if (!e)
+        e = plot(p, name, "consumer lag (the KEDA signal)", "seconds", "events behind", lag, ng,
+                 NULL, 0);
+    snprintf(name, sizeof(name), "autoscale-%d-replicas", idx);
+    if (!e)
+        e = plot(p, name, "instances: running and desired", "seconds", "instances", rep_s, ns,
+                 NULL, 0);
+    for (size_t i = 0; i < 3 * AS_MAX + 1; i++) {
+        free(xs[i]);
+        free(ys[i]);
+    }
+    return e;
+}
+
+static int autoscale_section(rep *p)
+{
+    int idx = 0, e = 0;
+    for (size_t i = 0; i < p->n && !e; i++) {
+        if (strcmp(p->runs[i].scenario, "autoscale") != 0)
+            continue;
+        if (idx == 0)
+            heading(p, "autoscale: instances following the signal");
+        e = autoscale_plots(p, &p->runs[i], ++idx);
+    }
+    return e;
+}
+
 static int sections(rep *p)
 {
     int e = chat_section(p);
+    if (!e)
+        e = autoscale_section(p);
     if (!e)
         e = broker_section(p);
     if (!e)

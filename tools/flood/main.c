@@ -85,6 +85,9 @@ static const char usage[] =
 "                         while no projector runs)\n"
 "    --drain-only         broker: produce nothing, watch the lag\n"
 "    --drain-timeout S    broker: stop watching after S (default 300)\n"
+"    --follow             broker: with --drain-only, keep watching when the\n"
+"                         lag is 0, until --drain-timeout (a controller\n"
+"                         follows the per-group lag lines on stderr)\n"
 "    --hold S             connections: keep sockets open (default 5)\n"
 "    --pusher-pid PID     connections: a pusher to measure (repeatable)\n"
 "    --messages H         history: messages to seed (default 1000)\n"
@@ -121,7 +124,7 @@ static const char usage[] =
 enum {
     O_URL = 256, O_WS, O_BROKERS, O_TOPIC, O_DURATION, O_RATE, O_USERS, O_CONVS, O_CLIENTS,
     O_SRC, O_CRATE, O_HCONNS, O_GRACE, O_TEXT, O_MAXS, O_BACKLOG, O_GROUP, O_NODRAIN,
-    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT, O_ALLOW
+    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT, O_ALLOW, O_FOLLOW
 };
 
 static const struct option longopts[] = {
@@ -134,7 +137,8 @@ static const struct option longopts[] = {
     {"drain-only", 0, 0, O_DRAINONLY}, {"conv-file", 1, 0, O_CONVFILE}, {"drain-timeout", 1, 0, O_DTIMEOUT},
     {"hold", 1, 0, O_HOLD}, {"pusher-pid", 1, 0, O_PID}, {"messages", 1, 0, O_MESSAGES},
     {"page", 1, 0, O_PAGE}, {"mix", 1, 0, O_MIX}, {"tag", 1, 0, O_TAG}, {"seed", 1, 0, O_SEED},
-    {"out", 1, 0, O_OUT}, {"allow-host", 1, 0, O_ALLOW}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"out", 1, 0, O_OUT}, {"allow-host", 1, 0, O_ALLOW},
+    {"follow", 0, 0, O_FOLLOW}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 static void defaults(flood_opts *o)
 {
@@ -211,6 +215,7 @@ static int opt(flood_opts *o, int c, const char *a)
     case O_GROUP: return add(o->groups, &o->ngroups, FLOOD_MAX_GROUPS, a, "group");
     case O_NODRAIN: o->no_drain = 1; return 0;
     case O_DRAINONLY: o->drain_only = 1; return 0;
+    case O_FOLLOW: o->follow = 1; return 0;
     case O_CONVFILE: o->conv_file = a; return 0;
     case O_DTIMEOUT: return dbl(a, 1, 3600, &o->drain_timeout_s, "drain-timeout");
     case O_HOLD: return dbl(a, 0, 3600, &o->hold_s, "hold");
