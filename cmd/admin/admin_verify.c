@@ -29,7 +29,7 @@ static int count_event(void *arg, int64_t o, int64_t ts, const char *k, const ch
     return 0;
 }
 
-static int read_all(pl_store *s, const char *key, pl_buf *out)
+int admin_read_object(pl_store *s, const char *key, pl_buf *out)
 {
     char chunk[65536];
     uint64_t size;
@@ -69,7 +69,7 @@ static void verify_segment(walk *w, pl_store *store, PGresult *res, int i)
                       "previous segment is %.12s…", key, prev, w->hash[0] ? w->hash : "(none)");
     w->end = end;
     snprintf(w->hash, sizeof(w->hash), "%s", sha);
-    if (read_all(store, key, &data) != 0) {
+    if (admin_read_object(store, key, &data) != 0) {
         admin_problem(&w->problems, "missing: segment %s cannot be read", key);
         return;
     }

@@ -47,7 +47,8 @@ int main(void)
     if (pl_metrics_new(&m) || pl_pg_pool_new(&pool, c.pg_dsn, 1))
         goto out;
     metrics_declare(m);
-    if (pl_svc_migrate(pool, "history", history_migrations, history_migrations_count, 120))
+    if (pl_svc_migrate_in(pool, "history", HISTORY_SCHEMA, history_migrations,
+                          history_migrations_count, 120))
         goto out;
     r = projector_new(&p, &c, m, (int)batch, err, sizeof(err));
     if (r) {

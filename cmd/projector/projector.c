@@ -1,5 +1,6 @@
 #include "projector.h"
-#include "projector_apply.h"
+#include "projector_batch.h"
+#include "migrations.h"
 #include "pl_kafka.h"
 #include "pl_log.h"
 #include "pl_num.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #define RETRY_BUDGET_MS 60000
-#define MAX_PARTITIONS 1024
 
 struct projector {
     rd_kafka_t *rk;
@@ -22,7 +22,7 @@ struct projector {
     pl_metrics *metrics;
     int batch_max;
     rd_kafka_message_t **batch;
-    int64_t applied[MAX_PARTITIONS]; /* per partition, locked for the batch */
+    projector_event *evs; /* batch_max views of batch[] */
     atomic_int pg_ok;
     int fatal;
 };
@@ -33,7 +33,14 @@ static int pg_connect(projector *p)
         return 0;
     if (p->pg)
         PQfinish(p->pg);
+    /* Unqualified names resolve through search_path on every statement,
+     * so after parley-admin swaps a rebuilt schema in under the name
+     * "history", the next batch writes to it. */
     p->pg = pl_pg_connect(p->c->pg_dsn);
+    if (p->pg && projector_use_schema(p->pg, HISTORY_SCHEMA) != 0) {
+        PQfinish(p->pg);
+        p->pg = NULL;
+    }
     atomic_store(&p->pg_ok, p->pg != NULL);
     return p->pg ? 0 : -EIO;
 }
@@ -47,7 +54,7 @@ static int offsets_load(projector *p, rd_kafka_topic_partition_list_t *parts)
 
     if (!r)
         r = pl_pg_exec(p->pg, &res, NULL, 0,
-                       "SELECT partition, next_offset FROM history.offsets WHERE topic=$1",
+                       "SELECT partition, next_offset FROM offsets WHERE topic=$1",
                        1, &topic);
     if (r) {
         PQclear(res);
@@ -57,7 +64,7 @@ static int offsets_load(projector *p, rd_kafka_topic_partition_list_t *parts)
         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
         for (int row = 0; row < PQntuples(res); row++) {
             long long part, next;
-            if (pl_num_parse_ll(PQgetvalue(res, row, 0), 0, MAX_PARTITIONS, &part) == 0 &&
+            if (pl_num_parse_ll(PQgetvalue(res, row, 0), 0, PROJECTOR_MAX_PARTITIONS, &part) == 0 &&
                 part == parts->elems[i].partition &&
                 pl_num_parse_ll(PQgetvalue(res, row, 1), 0, INT64_MAX, &next) == 0)
                 parts->elems[i].offset = next;
@@ -99,7 +106,8 @@ int projector_new(projector **out, const pl_svc_common *c, pl_metrics *m,
     projector *p = calloc(1, sizeof(*p));
     int r = -ENOMEM;
 
-    if (!p || !(p->batch = calloc((size_t)batch_max, sizeof(*p->batch))))
+    if (!p || !(p->batch = calloc((size_t)batch_max, sizeof(*p->batch))) ||
+        !(p->evs = calloc((size_t)batch_max, sizeof(*p->evs))))
         goto fail;
     p->c = c;
     p->metrics = m;
@@ -137,112 +145,26 @@ static int batch_collect(projector *p, int timeout_ms)
     return n;
 }
 
-/* Locks the stored position of every partition in the batch for this
- * transaction and reads it into p->applied. A zombie member (paused past
- * its session timeout while its partitions moved on) then finds its events
- * already applied and skips them, rather than replaying old events over
- * newer state; two members never apply the same partition at once. */
-static int offsets_lock(projector *p, int n)
+/* Views the batch as projector_events (borrowed from the messages). */
+static void batch_events(projector *p, int n)
 {
-    const char *topic = p->c->events_topic;
-    char part[16];
-    const char *params[2] = {topic, part};
-    PGresult *res = NULL;
-    long long v;
-
     for (int i = 0; i < n; i++) {
-        int32_t k = p->batch[i]->partition;
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = p->batch[j]->partition == k;
-        if (seen)
-            continue;
-        if (k < 0 || k >= MAX_PARTITIONS)
-            return -EINVAL;
-        snprintf(part, sizeof(part), "%" PRId32, k);
-        if (pl_pg_exec(p->pg, NULL, NULL, 0,
-                       "INSERT INTO history.offsets (topic, partition, next_offset)"
-                       " VALUES ($1, $2, 0) ON CONFLICT DO NOTHING", 2, params) != 0 ||
-            pl_pg_exec(p->pg, &res, NULL, 0,
-                       "SELECT next_offset FROM history.offsets"
-                       " WHERE topic = $1 AND partition = $2 FOR UPDATE", 2, params) != 0 ||
-            PQntuples(res) != 1 ||
-            pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, &v) != 0) {
-            PQclear(res);
-            return -EIO;
-        }
-        PQclear(res);
-        res = NULL;
-        p->applied[k] = v;
+        const rd_kafka_message_t *m = p->batch[i];
+        p->evs[i] = (projector_event){.partition = m->partition, .offset = m->offset,
+                                      .key = m->key, .key_len = m->key_len,
+                                      .payload = m->payload, .len = m->len};
     }
-    return 0;
 }
 
-static int offsets_store(projector *p, int n)
-{
-    const char *topic = p->c->events_topic;
-    char part[16], next[24];
-    const char *params[3] = {topic, part, next};
-
-    /* Later messages of a partition overwrite earlier ones: last wins. */
-    for (int i = 0; i < n; i++) {
-        int last = 1;
-        for (int j = i + 1; j < n && last; j++)
-            last = p->batch[j]->partition != p->batch[i]->partition;
-        if (!last)
-            continue;
-        snprintf(part, sizeof(part), "%" PRId32, p->batch[i]->partition);
-        snprintf(next, sizeof(next), "%" PRId64, p->batch[i]->offset + 1);
-        if (pl_pg_exec(p->pg, NULL, NULL, 0,
-                       "INSERT INTO history.offsets (topic, partition, next_offset)"
-                       " VALUES ($1, $2, $3) ON CONFLICT (topic, partition) DO UPDATE"
-                       " SET next_offset = GREATEST(history.offsets.next_offset,"
-                       "  EXCLUDED.next_offset), updated_at = now()",
-                       3, params) != 0)
-            return -EIO;
-    }
-    return 0;
-}
-
-/* One event inside the batch transaction, behind a savepoint so a bad
- * event is skipped without losing the rest. */
-static int apply_one(projector *p, const rd_kafka_message_t *m, int *rejected)
-{
-    char err[256] = "";
-    int r;
-
-    if (pl_pg_cmd(p->pg, "SAVEPOINT ev") != 0)
-        return -EIO;
-    r = projector_apply(p->pg, m, err, sizeof(err));
-    if (r == -EINVAL) {
-        (*rejected)++;
-        pl_warn("event_rejected", "partition=%" PRId32 " offset=%" PRId64 " msg=\"%.*s\"",
-                m->partition, m->offset, (int)strcspn(err, "\n\""), err);
-        return pl_pg_cmd(p->pg, "ROLLBACK TO SAVEPOINT ev") ? -EIO : 0;
-    }
-    if (r)
-        return r;
-    return pl_pg_cmd(p->pg, "RELEASE SAVEPOINT ev") ? -EIO : 0;
-}
-
-static int batch_apply(projector *p, int n, int *rejected, int *skipped)
+static int batch_apply(projector *p, int n, projector_batch_stats *st)
 {
     int r = pg_connect(p);
 
-    *rejected = *skipped = 0;
+    batch_events(p, n);
     if (!r)
         r = pl_pg_cmd(p->pg, "BEGIN");
     if (!r)
-        r = offsets_lock(p, n);
-    for (int i = 0; i < n && !r; i++) {
-        if (p->batch[i]->offset < p->applied[p->batch[i]->partition]) {
-            (*skipped)++; /* applied already, by us earlier or by another member */
-            continue;
-        }
-        r = apply_one(p, p->batch[i], rejected);
-    }
-    if (!r)
-        r = offsets_store(p, n);
+        r = projector_batch_apply(p->pg, p->c->events_topic, p->evs, n, 1, st);
     if (!r)
         r = pl_pg_cmd(p->pg, "COMMIT") ? -EIO : 0;
     if (r) {
@@ -294,9 +216,10 @@ static int batch_process(projector *p, int n)
 {
     int64_t deadline = pl_time_mono_ms() + RETRY_BUDGET_MS;
     double t0 = pl_time_mono_s();
-    int rejected, skipped, r;
+    projector_batch_stats st;
+    int r;
 
-    while ((r = batch_apply(p, n, &rejected, &skipped)) != 0) {
+    while ((r = batch_apply(p, n, &st)) != 0) {
         if (pl_time_mono_ms() > deadline || pl_svc_wait_signal(0))
             return r;
         pl_warn("batch_retry", "events=%d msg=\"%s\"", n,
@@ -304,12 +227,12 @@ static int batch_process(projector *p, int n)
         pl_time_sleep_ms(500);
     }
     offsets_commit_kafka(p, n);
-    if (skipped)
-        pl_warn("events_skipped", "count=%d msg=\"already applied (redelivery or a "
-                "rebalance); skipped\"", skipped);
-    pl_metrics_add(p->metrics, "projector_events_applied_total", "", n - rejected - skipped);
-    pl_metrics_add(p->metrics, "projector_events_skipped_total", "", skipped);
-    pl_metrics_add(p->metrics, "projector_events_rejected_total", "", rejected);
+    if (st.skipped)
+        pl_warn("events_skipped", "count=%d msg=\"already applied (redelivery, a "
+                "rebalance, or a rebuild swapped in); skipped\"", st.skipped);
+    pl_metrics_add(p->metrics, "projector_events_applied_total", "", st.applied);
+    pl_metrics_add(p->metrics, "projector_events_skipped_total", "", st.skipped);
+    pl_metrics_add(p->metrics, "projector_events_rejected_total", "", st.rejected);
     pl_metrics_observe(p->metrics, "projector_batch_seconds", "", pl_time_mono_s() - t0);
     return 0;
 }
@@ -351,5 +274,6 @@ void projector_free(projector *p)
     if (p->pg)
         PQfinish(p->pg);
     free(p->batch);
+    free(p->evs);
     free(p);
 }

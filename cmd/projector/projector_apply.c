@@ -43,7 +43,7 @@ int apply_result(apply_ctx *a, PGresult *res, int r)
     return -EIO;
 }
 
-int projector_apply(PGconn *pg, const rd_kafka_message_t *m, char *err, size_t errlen)
+int projector_apply(PGconn *pg, const projector_event *m, char *err, size_t errlen)
 {
     apply_ctx a = {.pg = pg, .err = err, .errlen = errlen};
     pl_event ev;
@@ -81,4 +81,12 @@ out:
     pl_event_free(&ev);
     pl_buf_free(&b);
     return r;
+}
+
+int projector_use_schema(PGconn *pg, const char *schema)
+{
+    /* set_config takes the name as a parameter; quote_ident keeps it one. */
+    const char *p[1] = {schema};
+    return pl_pg_exec(pg, NULL, NULL, 0,
+                      "SELECT set_config('search_path', quote_ident($1), false)", 1, p);
 }

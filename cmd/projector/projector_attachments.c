@@ -67,13 +67,13 @@ int apply_message_attachments(apply_ctx *a)
     /* Only for the row this very event inserted (a message the projection
      * refused, e.g. from a non-member, gets none); replays change nothing. */
     r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "INSERT INTO history.message_attachments (message_id, ord, attachment_id,"
+        "INSERT INTO message_attachments (message_id, ord, attachment_id,"
         " conversation_id, content_type, size, width, height, filename)"
         " SELECT $1, x.ord - 1, (x.v->>'id')::uuid, $2, x.v->>'content_type',"
         "  (x.v->>'size')::bigint, (x.v->>'width')::int, (x.v->>'height')::int,"
         "  x.v->>'filename'"
         " FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS x(v, ord)"
-        " WHERE EXISTS (SELECT 1 FROM history.messages m"
+        " WHERE EXISTS (SELECT 1 FROM messages m"
         "               WHERE m.id = $1 AND m.conversation_id = $2 AND m.event_id = $3)"
         " ON CONFLICT DO NOTHING",
         4, p);

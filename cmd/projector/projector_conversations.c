@@ -61,17 +61,17 @@ int apply_conversation_created(apply_ctx *a)
                        ev->actor, a->ts, a->partition, a->offset, ids.data, roles.data};
     r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
         "WITH conv AS ("
-        " INSERT INTO history.conversations (id, kind, title, created_by, created_at,"
+        " INSERT INTO conversations (id, kind, title, created_by, created_at,"
         "  partition, \"offset\", last_activity_at)"
         " VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0), $6, $7,"
         "  to_timestamp($5::bigint / 1000.0))"
         " ON CONFLICT (id) DO NOTHING RETURNING id, created_at),"
         " mem AS ("
-        " INSERT INTO history.members (conversation_id, user_id, role, joined_at)"
+        " INSERT INTO members (conversation_id, user_id, role, joined_at)"
         " SELECT conv.id, m.user_id, m.role, conv.created_at"
         " FROM conv, unnest($8::uuid[], $9::text[]) AS m(user_id, role)"
         " ON CONFLICT DO NOTHING RETURNING conversation_id, user_id)"
-        " INSERT INTO history.member_log SELECT conversation_id, user_id, $7, true"
+        " INSERT INTO member_log SELECT conversation_id, user_id, $7, true"
         " FROM mem ON CONFLICT DO NOTHING",
         9, p);
     r = apply_result(a, res, r);

@@ -17,10 +17,10 @@
 
 /* SQL fragments: conv is a live group; actor holds one of roles in conv. */
 #define GROUP_ALIVE(conv)                                                           \
-    "EXISTS (SELECT 1 FROM history.conversations WHERE id = " conv                  \
+    "EXISTS (SELECT 1 FROM conversations WHERE id = " conv                  \
     " AND kind = 'group' AND deleted_at IS NULL)"
 #define ACTOR_HAS(conv, actor, roles)                                               \
-    "EXISTS (SELECT 1 FROM history.members WHERE conversation_id = " conv           \
+    "EXISTS (SELECT 1 FROM members WHERE conversation_id = " conv           \
     " AND user_id = " actor " AND role IN " roles ")"
 
 static long long group_cap(void)
@@ -62,7 +62,7 @@ int apply_conversation_updated(apply_ctx *a)
                        av ? "t" : "f", YAJL_IS_STRING(av) ? av->u.string : NULL,
                        pub ? (YAJL_IS_TRUE(pub) ? "t" : "f") : NULL};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "UPDATE history.conversations SET title = coalesce($3, title),"
+        "UPDATE conversations SET title = coalesce($3, title),"
         " description = CASE WHEN $4::bool THEN $5 ELSE description END,"
         " avatar_id = CASE WHEN $6::bool THEN $7::uuid ELSE avatar_id END,"
         " public = coalesce($8::bool, public)"
@@ -77,14 +77,14 @@ int apply_conversation_deleted(apply_ctx *a)
     const char *p[] = {a->ev->conversation_id, a->ev->actor, a->ts, a->offset};
     PGresult *res = NULL;
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "WITH ok AS (UPDATE history.conversations"
+        "WITH ok AS (UPDATE conversations"
         "  SET deleted_at = to_timestamp($3::bigint / 1000.0)"
         "  WHERE id = $1 AND kind = 'group' AND deleted_at IS NULL"
         "  AND " ACTOR_HAS("$1", "$2", "('owner')") " RETURNING id),"
-        " inv AS (DELETE FROM history.invites WHERE conversation_id IN (SELECT id FROM ok)),"
-        " del AS (DELETE FROM history.members WHERE conversation_id IN (SELECT id FROM ok)"
+        " inv AS (DELETE FROM invites WHERE conversation_id IN (SELECT id FROM ok)),"
+        " del AS (DELETE FROM members WHERE conversation_id IN (SELECT id FROM ok)"
         "  RETURNING user_id)"
-        " INSERT INTO history.member_log SELECT $1, user_id, $4, false FROM del"
+        " INSERT INTO member_log SELECT $1, user_id, $4, false FROM del"
         " ON CONFLICT DO NOTHING",
         4, p);
     return apply_result(a, res, r);
@@ -110,24 +110,24 @@ int apply_member_added(apply_ctx *a)
     const char *p[] = {a->ev->conversation_id, user, a->ev->actor, via,
                        strcmp(via, "invite") ? NULL : inv, a->ts, a->offset, cap};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "WITH conv AS (SELECT c.id FROM history.conversations c"
+        "WITH conv AS (SELECT c.id FROM conversations c"
         "  WHERE c.id = $1 AND c.kind = 'group' AND c.deleted_at IS NULL"
-        "  AND (SELECT count(*) FROM history.members WHERE conversation_id = $1) < $8::int"
-        "  AND NOT EXISTS (SELECT 1 FROM history.members"
+        "  AND (SELECT count(*) FROM members WHERE conversation_id = $1) < $8::int"
+        "  AND NOT EXISTS (SELECT 1 FROM members"
         "                  WHERE conversation_id = $1 AND user_id = $2)"
         "  AND CASE $4 WHEN 'admin' THEN " ACTOR_HAS("$1", "$3", "('owner','admin')")
         "    WHEN 'join' THEN c.public AND $2::uuid = $3::uuid"
         "    ELSE $2::uuid = $3::uuid END),"
-        " inv AS (UPDATE history.invites SET uses = uses + 1"
+        " inv AS (UPDATE invites SET uses = uses + 1"
         "  WHERE $4 = 'invite' AND id = $5::uuid AND conversation_id = $1"
         "  AND expires_at > to_timestamp($6::bigint / 1000.0)"
         "  AND (max_uses IS NULL OR uses < max_uses) AND EXISTS (SELECT 1 FROM conv)"
         "  RETURNING id),"
-        " ins AS (INSERT INTO history.members (conversation_id, user_id, role, joined_at)"
+        " ins AS (INSERT INTO members (conversation_id, user_id, role, joined_at)"
         "  SELECT id, $2, 'member', to_timestamp($6::bigint / 1000.0) FROM conv"
         "  WHERE $4 <> 'invite' OR EXISTS (SELECT 1 FROM inv)"
         "  ON CONFLICT DO NOTHING RETURNING user_id)"
-        " INSERT INTO history.member_log SELECT $1, user_id, $7, true FROM ins"
+        " INSERT INTO member_log SELECT $1, user_id, $7, true FROM ins"
         " ON CONFLICT DO NOTHING",
         8, p);
     return apply_result(a, res, r);
@@ -144,14 +144,14 @@ int apply_member_removed(apply_ctx *a)
         return bad(a, "lacks user_id");
     const char *p[] = {a->ev->conversation_id, user, a->ev->actor, a->offset};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "WITH del AS (DELETE FROM history.members t"
+        "WITH del AS (DELETE FROM members t"
         "  WHERE t.conversation_id = $1 AND t.user_id = $2 AND t.role <> 'owner'"
         "  AND " GROUP_ALIVE("$1")
-        "  AND ($2::uuid = $3::uuid OR EXISTS (SELECT 1 FROM history.members x"
+        "  AND ($2::uuid = $3::uuid OR EXISTS (SELECT 1 FROM members x"
         "       WHERE x.conversation_id = $1 AND x.user_id = $3"
         "       AND (x.role = 'owner' OR (x.role = 'admin' AND t.role = 'member'))))"
         "  RETURNING user_id)"
-        " INSERT INTO history.member_log SELECT $1, user_id, $4, false FROM del"
+        " INSERT INTO member_log SELECT $1, user_id, $4, false FROM del"
         " ON CONFLICT DO NOTHING",
         4, p);
     return apply_result(a, res, r);
@@ -170,12 +170,12 @@ int apply_member_role_changed(apply_ctx *a)
         return bad(a, "lacks user_id or a known role");
     const char *p[] = {a->ev->conversation_id, user, a->ev->actor, role};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "UPDATE history.members SET role = CASE WHEN user_id = $2 THEN $4 ELSE 'admin' END"
+        "UPDATE members SET role = CASE WHEN user_id = $2 THEN $4 ELSE 'admin' END"
         " WHERE conversation_id = $1"
         " AND (user_id = $2 OR ($4 = 'owner' AND user_id = $3))"
         " AND $2::uuid <> $3::uuid AND " GROUP_ALIVE("$1")
         " AND " ACTOR_HAS("$1", "$3", "('owner')")
-        " AND EXISTS (SELECT 1 FROM history.members WHERE conversation_id = $1"
+        " AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1"
         "             AND user_id = $2)",
         4, p);
     return apply_result(a, res, r);
@@ -200,7 +200,7 @@ int apply_invite_created(apply_ctx *a)
     const char *p[] = {a->ev->conversation_id, a->ev->actor, id, hash, a->ts, exps,
                        YAJL_IS_INTEGER(max) ? maxs : NULL};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "INSERT INTO history.invites (id, conversation_id, code_hash, created_by,"
+        "INSERT INTO invites (id, conversation_id, code_hash, created_by,"
         " created_at, expires_at, max_uses)"
         " SELECT $3, $1, $4, $2, to_timestamp($5::bigint / 1000.0),"
         "  to_timestamp($6::bigint / 1000.0), $7::int"

@@ -45,19 +45,19 @@ int apply_message_edited(apply_ctx *a)
      * new ones come (disjoint sets, so one statement can do both). */
     r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
         "WITH up AS ("
-        " UPDATE history.messages m SET text = $4,"
+        " UPDATE messages m SET text = $4,"
         "  edited_at = to_timestamp($5::bigint / 1000.0)"
         " WHERE m.id = $1 AND m.conversation_id = $2 AND m.sender_id = $3"
         "  AND m.deleted_at IS NULL"
-        "  AND EXISTS (SELECT 1 FROM history.members"
+        "  AND EXISTS (SELECT 1 FROM members"
         "              WHERE conversation_id = $2 AND user_id = $3)"
         " RETURNING m.id, m.\"offset\"),"
         " gone AS ("
-        " DELETE FROM history.mentions x USING up"
+        " DELETE FROM mentions x USING up"
         " WHERE x.message_id = up.id AND x.user_id <> ALL ($6::uuid[]))"
-        " INSERT INTO history.mentions (message_id, conversation_id, user_id, \"offset\")"
+        " INSERT INTO mentions (message_id, conversation_id, user_id, \"offset\")"
         " SELECT up.id, $2, u.id, up.\"offset\" FROM up, unnest($6::uuid[]) AS u(id)"
-        " WHERE EXISTS (SELECT 1 FROM history.members"
+        " WHERE EXISTS (SELECT 1 FROM members"
         "               WHERE conversation_id = $2 AND user_id = u.id)"
         " ON CONFLICT DO NOTHING",
         6, p);
@@ -81,16 +81,16 @@ int apply_message_deleted(apply_ctx *a)
      * text, reactions or mentions. */
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
         "WITH up AS ("
-        " UPDATE history.messages m SET text = '',"
+        " UPDATE messages m SET text = '',"
         "  deleted_at = to_timestamp($4::bigint / 1000.0)"
         " WHERE m.id = $1 AND m.conversation_id = $2 AND m.deleted_at IS NULL"
-        "  AND EXISTS (SELECT 1 FROM history.members mb"
-        "   JOIN history.conversations c ON c.id = mb.conversation_id"
+        "  AND EXISTS (SELECT 1 FROM members mb"
+        "   JOIN conversations c ON c.id = mb.conversation_id"
         "   WHERE mb.conversation_id = $2 AND mb.user_id = $3"
         "   AND (m.sender_id = $3 OR (c.kind = 'group' AND mb.role IN ('owner','admin'))))"
         " RETURNING m.id),"
-        " r AS (DELETE FROM history.reactions x USING up WHERE x.message_id = up.id)"
-        " DELETE FROM history.mentions x USING up WHERE x.message_id = up.id",
+        " r AS (DELETE FROM reactions x USING up WHERE x.message_id = up.id)"
+        " DELETE FROM mentions x USING up WHERE x.message_id = up.id",
         4, p);
     return apply_result(a, res, r);
 }
@@ -116,12 +116,12 @@ int apply_reaction_added(apply_ctx *a)
         return -EINVAL;
     const char *p[] = {mid, ev->conversation_id, ev->actor, emoji, a->offset};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "INSERT INTO history.reactions (message_id, user_id, emoji, \"offset\")"
-        " SELECT m.id, $3, $4, $5 FROM history.messages m"
+        "INSERT INTO reactions (message_id, user_id, emoji, \"offset\")"
+        " SELECT m.id, $3, $4, $5 FROM messages m"
         " WHERE m.id = $1 AND m.conversation_id = $2 AND m.deleted_at IS NULL"
-        " AND EXISTS (SELECT 1 FROM history.members"
+        " AND EXISTS (SELECT 1 FROM members"
         "             WHERE conversation_id = $2 AND user_id = $3)"
-        " AND (SELECT count(*) FROM history.reactions x"
+        " AND (SELECT count(*) FROM reactions x"
         "      WHERE x.message_id = m.id AND x.user_id = $3) < "
         PL_TEXT_REACTIONS_MAX_SQL
         " ON CONFLICT DO NOTHING",
@@ -140,10 +140,10 @@ int apply_reaction_removed(apply_ctx *a)
         return -EINVAL;
     const char *p[] = {mid, ev->conversation_id, ev->actor, emoji};
     int r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
-        "DELETE FROM history.reactions x USING history.messages m"
+        "DELETE FROM reactions x USING messages m"
         " WHERE x.message_id = $1 AND x.user_id = $3 AND x.emoji = $4"
         " AND m.id = x.message_id AND m.conversation_id = $2"
-        " AND EXISTS (SELECT 1 FROM history.members"
+        " AND EXISTS (SELECT 1 FROM members"
         "             WHERE conversation_id = $2 AND user_id = $3)",
         4, p);
     return apply_result(a, res, r);

@@ -67,21 +67,21 @@ int apply_message_created(apply_ctx *a)
      * undo a later edit's mentions) and only for members. */
     r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
         "WITH ins AS ("
-        " INSERT INTO history.messages (id, conversation_id, sender_id, client_msg_id,"
+        " INSERT INTO messages (id, conversation_id, sender_id, client_msg_id,"
         "  text, created_at, event_id, partition, \"offset\", reply_to)"
         " SELECT $1, $2, $3, $4, $5, to_timestamp($6::bigint / 1000.0), $7, $8, $9,"
-        "  (SELECT q.id FROM history.messages q"
+        "  (SELECT q.id FROM messages q"
         "   WHERE q.id = $10::uuid AND q.conversation_id = $2)"
-        " WHERE EXISTS (SELECT 1 FROM history.members"
+        " WHERE EXISTS (SELECT 1 FROM members"
         "               WHERE conversation_id = $2 AND user_id = $3)"
         " ON CONFLICT (id) DO NOTHING RETURNING id, created_at),"
         " men AS ("
-        " INSERT INTO history.mentions (message_id, conversation_id, user_id, \"offset\")"
+        " INSERT INTO mentions (message_id, conversation_id, user_id, \"offset\")"
         " SELECT ins.id, $2, u.id, $9 FROM ins, unnest($11::uuid[]) AS u(id)"
-        " WHERE EXISTS (SELECT 1 FROM history.members"
+        " WHERE EXISTS (SELECT 1 FROM members"
         "               WHERE conversation_id = $2 AND user_id = u.id)"
         " ON CONFLICT DO NOTHING)"
-        " UPDATE history.conversations c"
+        " UPDATE conversations c"
         " SET last_message_id = ins.id, last_activity_at = ins.created_at"
         " FROM ins WHERE c.id = $2",
         11, p);

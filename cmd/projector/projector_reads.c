@@ -12,12 +12,12 @@
 /* Only a member at this point of the stream moves a marker, and GREATEST
  * keeps replays and late duplicates from moving it back. */
 static const char read_sql[] =
-    "INSERT INTO history.read_markers (conversation_id, user_id, \"offset\", updated_at)"
+    "INSERT INTO read_markers (conversation_id, user_id, \"offset\", updated_at)"
     " SELECT $1, $2, $3, to_timestamp($4::double precision / 1000)"
-    " WHERE EXISTS (SELECT 1 FROM history.members"
+    " WHERE EXISTS (SELECT 1 FROM members"
     "  WHERE conversation_id = $1 AND user_id = $2)"
     " ON CONFLICT (conversation_id, user_id) DO UPDATE"
-    " SET \"offset\" = greatest(history.read_markers.\"offset\", EXCLUDED.\"offset\"),"
+    " SET \"offset\" = greatest(read_markers.\"offset\", EXCLUDED.\"offset\"),"
     " updated_at = EXCLUDED.updated_at";
 
 int apply_read_updated(apply_ctx *a)

@@ -209,8 +209,27 @@ out:
     return r;
 }
 
-int pl_pg_migrate(PGconn *c, const char *component, const char *const *steps, int n,
-                  char *err, size_t errlen)
+/* Creates schema and makes it the session's only search_path entry, so
+ * the steps' unqualified names land there. */
+static int migrate_enter(PGconn *c, const char *schema, char *err, size_t errlen)
+{
+    char *id = PQescapeIdentifier(c, schema, strlen(schema));
+    char sql[256];
+    int r;
+
+    if (!id)
+        return -ENOMEM;
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s", id);
+    r = pl_pg_exec(c, NULL, err, errlen, sql, 0, NULL);
+    snprintf(sql, sizeof(sql), "SET search_path = %s", id);
+    if (!r)
+        r = pl_pg_exec(c, NULL, err, errlen, sql, 0, NULL);
+    PQfreemem(id);
+    return r;
+}
+
+int pl_pg_migrate_in(PGconn *c, const char *component, const char *schema,
+                     const char *const *steps, int n, char *err, size_t errlen)
 {
     int r;
 
@@ -224,8 +243,18 @@ int pl_pg_migrate(PGconn *c, const char *component, const char *const *steps, in
                    " applied_at timestamptz NOT NULL DEFAULT now(),"
                    " PRIMARY KEY (component, version))",
                    0, NULL);
+    if (!r && schema)
+        r = migrate_enter(c, schema, err, errlen);
     for (int i = 0; i < n && !r; i++)
         r = migrate_step(c, component, i + 1, steps[i], err, errlen);
+    if (schema)
+        pl_pg_cmd(c, "RESET search_path");
     pl_pg_cmd(c, "SELECT pg_advisory_unlock(7478001)");
     return r;
+}
+
+int pl_pg_migrate(PGconn *c, const char *component, const char *const *steps, int n,
+                  char *err, size_t errlen)
+{
+    return pl_pg_migrate_in(c, component, NULL, steps, n, err, errlen);
 }

@@ -38,5 +38,10 @@ const char *pl_pg_sqlstate(const PGresult *res);
  * own transaction, under an advisory lock so concurrent instances agree. */
 int pl_pg_migrate(PGconn *c, const char *component, const char *const *steps, int n,
                   char *err, size_t errlen);
+/* The same with unqualified names: creates schema if missing and applies
+ * the steps with search_path = schema (reset afterwards), so one list of
+ * steps can build a projection under any schema name. */
+int pl_pg_migrate_in(PGconn *c, const char *component, const char *schema,
+                     const char *const *steps, int n, char *err, size_t errlen);
 
 #endif

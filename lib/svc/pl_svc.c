@@ -83,6 +83,12 @@ int pl_svc_wait_signal(int timeout_ms)
 int pl_svc_migrate(pl_pg_pool *pool, const char *component,
                    const char *const *steps, int n, int timeout_s)
 {
+    return pl_svc_migrate_in(pool, component, NULL, steps, n, timeout_s);
+}
+
+int pl_svc_migrate_in(pl_pg_pool *pool, const char *component, const char *schema,
+                      const char *const *steps, int n, int timeout_s)
+{
     int64_t deadline = pl_time_mono_ms() + (int64_t)timeout_s * 1000;
     char err[512] = "";
     int r = -EIO;
@@ -90,7 +96,7 @@ int pl_svc_migrate(pl_pg_pool *pool, const char *component,
     while (pl_time_mono_ms() < deadline) {
         PGconn *c = pl_pg_acquire(pool, 1000);
         if (c) {
-            r = pl_pg_migrate(c, component, steps, n, err, sizeof(err));
+            r = pl_pg_migrate_in(c, component, schema, steps, n, err, sizeof(err));
             pl_pg_release(pool, c);
             if (r == 0)
                 return 0;

@@ -31,6 +31,9 @@ int pl_svc_wait_signal(int timeout_ms);
 /* Retries pl_pg_migrate for up to timeout_s while Postgres is starting. */
 int pl_svc_migrate(pl_pg_pool *pool, const char *component,
                    const char *const *steps, int n, int timeout_s);
+/* The same for steps with unqualified names, applied inside schema. */
+int pl_svc_migrate_in(pl_pg_pool *pool, const char *component, const char *schema,
+                      const char *const *steps, int n, int timeout_s);
 /* For workers with no API: a one-thread server answering /healthz,
  * /readyz (ready(ctx) == 0) and /metrics. Logs and returns nonzero when
  * it cannot listen. */
