@@ -32,6 +32,9 @@ def wait_done(user, export_id, patience=90):
     end, seen = time.monotonic() + patience, []
     while True:
         r = user.get(f"/api/v1/exports/{export_id}")
+        if r.status_code == 503 and time.monotonic() < end:  # media restarting
+            time.sleep(0.2)
+            continue
         assert r.status_code == 200, r.text
         st = r.json()
         seen.append(st["progress"]["done"])
@@ -240,7 +243,7 @@ def test_export_finishes_after_media_sigkill(api, stack):
         assert st["state"] == "running" and 10 <= st["progress"]["done"] < 60, st
         old = h.pid
         h.kill(signal.SIGKILL)
-        assert h.wait_restarted(old, 60), "media was not restarted"
+        assert h.wait_restarted(old, 60) and h.wait_ready(60), "media was not restarted"
 
         done, seen = wait_done(alice, eid, patience=120)
         assert done["progress"] == {"done": 60, "total": 60}
