@@ -298,24 +298,13 @@ static int viewer_conversation(xb *b, const char *conv)
  * because a page opened from disk may load scripts but not fetch files. */
 int xb_viewer_files(xb *b)
 {
+    const char *head[] = {"window.PARLEY_EXPORT = {\"manifest\":", b->manifest,
+                          ",\"account\":", b->account ? b->account : "null",
+                          ",\"users\":", b->users, ",\"attachments\":", b->attachments};
     int r = pl_zip_begin(b->z, "data.js", PL_ZIP_DEFLATE, b->now_ms);
 
-    if (!r)
-        r = put(b, "window.PARLEY_EXPORT = {\"manifest\":");
-    if (!r)
-        r = put(b, b->manifest);
-    if (!r)
-        r = put(b, ",\"account\":");
-    if (!r)
-        r = put(b, b->account ? b->account : "null");
-    if (!r)
-        r = put(b, ",\"users\":");
-    if (!r)
-        r = put(b, b->users);
-    if (!r)
-        r = put(b, ",\"attachments\":");
-    if (!r)
-        r = put(b, b->attachments);
+    for (size_t i = 0; !r && i < sizeof(head) / sizeof(head[0]); i++)
+        r = put(b, head[i]);
     if (!r)
         r = put(b, ",\"conversations\":[");
     for (int i = 0; !r && i < PQntuples(b->convs); i++) {
