@@ -41,6 +41,7 @@ struct pl_http_req {
     const char *content_type;
     int reply_fd; /* -1, or a file to send instead of reply */
     uint64_t reply_fd_size;
+    uint64_t reply_fd_off;
     char fd_type[128];
     size_t nheaders;
     char hname[PL_HTTP_MAX_HEADERS][128];
@@ -217,6 +218,12 @@ int pl_http_set_header(pl_http_req *req, const char *name, const char *value)
 void pl_http_reply_fd(pl_http_req *req, int status, int fd, uint64_t size,
                       const char *content_type)
 {
+    pl_http_reply_fd_at(req, status, fd, 0, size, content_type);
+}
+
+void pl_http_reply_fd_at(pl_http_req *req, int status, int fd, uint64_t off, uint64_t size,
+                         const char *content_type)
+{
     pthread_mutex_lock(&req->lock);
     if (req->have_reply) {
         pthread_mutex_unlock(&req->lock);
@@ -225,6 +232,7 @@ void pl_http_reply_fd(pl_http_req *req, int status, int fd, uint64_t size,
     }
     req->reply_fd = fd;
     req->reply_fd_size = size;
+    req->reply_fd_off = off;
     snprintf(req->fd_type, sizeof(req->fd_type), "%s", content_type);
     pthread_mutex_unlock(&req->lock);
     reply_set(req, status, NULL, req->fd_type);
@@ -257,7 +265,8 @@ static enum MHD_Result queue_reply(pl_http_req *req)
 
     if (req->reply_fd >= 0) {
         /* MHD owns the fd from here, also when it fails. */
-        resp = MHD_create_response_from_fd64(req->reply_fd_size, req->reply_fd);
+        resp = MHD_create_response_from_fd_at_offset64(req->reply_fd_size, req->reply_fd,
+                                                       req->reply_fd_off);
         if (!resp)
             close(req->reply_fd);
         req->reply_fd = -1;

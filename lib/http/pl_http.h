@@ -104,6 +104,9 @@ void pl_http_reply_internal(pl_http_req *req, int r);
  * the default no-store. */
 void pl_http_reply_fd(pl_http_req *req, int status, int fd, uint64_t size,
                       const char *content_type);
+/* The same for the size bytes from offset off (a 206 to a Range request). */
+void pl_http_reply_fd_at(pl_http_req *req, int status, int fd, uint64_t off, uint64_t size,
+                         const char *content_type);
 void pl_http_suspend(pl_http_req *req);
 /* Adds a response header (at most PL_HTTP_MAX_HEADERS; names up to 127
  * bytes, values up to PL_HTTP_MAX_HEADER_VALUE - 1); call before the reply.
