@@ -65,7 +65,7 @@ static int cmd_hold(PGconn *pg, const char *kind, const char *id, const cli_opts
         "WITH h AS (INSERT INTO archive.holds (kind, subject, reason, created_by)"
         " VALUES ($1, $2, $3, $4) RETURNING id),"
         " a AS (INSERT INTO archive.audit (actor, action, subject, detail)"
-        " SELECT $4, 'hold', $1 || ' ' || $2, format('hold %s: %s', h.id, $3) FROM h)"
+        " SELECT $4, 'hold', $1 || ' ' || $2, format('hold %s: %s', h.id, $3::text) FROM h)"
         " SELECT 'hold', id FROM h",
         4, p, 1);
 }
@@ -115,7 +115,7 @@ static int cmd_policy(PGconn *pg, const char *conv, const cli_opts *o)
         " a AS (INSERT INTO archive.audit (actor, action, subject, detail)"
         " SELECT $6, 'policy', 'conversation ' || p.conversation_id,"
         "  format('hot_seconds=%s purge_seconds=%s: %s', coalesce(p.hot_seconds::text,"
-        "   'default'), coalesce(p.purge_seconds::text, 'default'), $7) FROM p)"
+        "   'default'), coalesce(p.purge_seconds::text, 'default'), $7::text) FROM p)"
         " SELECT 'policy', conversation_id, coalesce(hot_seconds::text, 'default'),"
         "  coalesce(purge_seconds::text, 'default') FROM p",
         7, p, 1);

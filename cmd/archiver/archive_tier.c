@@ -18,6 +18,7 @@
 #include "pl_log.h"
 #include "pl_num.h"
 #include "pl_pg.h"
+#include "pl_archive_read.h"
 #include "pl_snapshot.h"
 
 #include <errno.h>
@@ -84,26 +85,66 @@ static int batch_select(PGconn *pg, const char *topic, const archive_policy *pol
         "   $4::bigint))), o.next_offset)) AS hi"
         " FROM archive.offsets o WHERE o.topic = $2 AND o.partition = $3::int)"
         " SELECT m.\"offset\", (extract(epoch from m.created_at)*1000)::bigint, "
-        STORED_MESSAGE
+        STORED_MESSAGE ", m.reply_to, m.reply_to IS NOT NULL AND NOT EXISTS"
+        "  (SELECT 1 FROM history.messages q WHERE q.id = m.reply_to)"
         " FROM history.messages m, edge WHERE m.conversation_id = $1"
         " AND m.\"offset\" < edge.hi ORDER BY m.\"offset\" LIMIT $5::int FOR UPDATE OF m",
         5, p) ? -EIO : 0;
 }
 
-static int batch_encode(batch *b, const PGresult *res)
+/* A reply to a message tiered earlier: Postgres found no quote, so take
+ * it from that message's snapshot. out gets the patched message JSON. */
+static int quote_cold(PGconn *pg, pl_store *store, const char *conv, const char *reply_to,
+                      const char *json, pl_buf *out)
+{
+    static const char nothing[] = "\"quoted\" : null";
+    const char *at = strstr(json, nothing);
+    yajl_val q = NULL;
+    char *quoted = NULL;
+    size_t n = 0;
+    pl_jw w;
+    int r = pl_archive_lookup(pg, store, conv, reply_to, &q);
+
+    pl_buf_reset(out);
+    if (r == -ENOENT || !at) /* purged meanwhile: the quote stays null */
+        return pl_buf_puts(out, json) ? -ENOMEM : 0;
+    if (r == 0 && (r = pl_jw_init(&w)) == 0) {
+        pl_jw_obj(&w); /* a writer needs a container; the key is ours */
+        pl_jw_key(&w, "quoted");
+        pl_archive_quoted_write(&w, q);
+        pl_jw_end_obj(&w);
+        r = pl_jw_finish(&w, &quoted, &n);
+    }
+    /* {"quoted":{...}} -> "quoted":{...} */
+    if (r == 0 && (pl_buf_append(out, json, (size_t)(at - json)) ||
+                   pl_buf_append(out, quoted + 1, n - 2) ||
+                   pl_buf_puts(out, at + sizeof(nothing) - 1)))
+        r = -ENOMEM;
+    free(quoted);
+    yajl_tree_free(q);
+    return r;
+}
+
+static int batch_encode(PGconn *pg, pl_store *store, batch *b, const PGresult *res)
 {
     pl_snapshot_header h = {.partition = 0};
     long long v;
-    pl_buf lines;
+    pl_buf lines, patched;
     int n = PQntuples(res), r = 0;
 
     pl_buf_init(&lines, PL_SEGMENT_MAX_RAW / 2);
+    pl_buf_init(&patched, PL_SEGMENT_MAX_RAW / 2);
     for (int i = 0; i < n && !r; i++) {
         int64_t o = pl_num_parse_ll(PQgetvalue(res, i, 0), 0, INT64_MAX, &v) ? -1 : v;
         int64_t t = pl_num_parse_ll(PQgetvalue(res, i, 1), 0, INT64_MAX, &v) ? 0 : v;
-        r = o < 0 ? -EINVAL
-                  : pl_snapshot_line(&lines, o, PQgetvalue(res, i, 2),
-                                     (size_t)PQgetlength(res, i, 2));
+        const char *json = PQgetvalue(res, i, 2);
+        size_t len = (size_t)PQgetlength(res, i, 2);
+        if (PQgetvalue(res, i, 4)[0] == 't') {
+            r = quote_cold(pg, store, b->conv, PQgetvalue(res, i, 3), json, &patched);
+            json = patched.data;
+            len = patched.len;
+        }
+        r = r ? r : o < 0 ? -EINVAL : pl_snapshot_line(&lines, o, json, len);
         if (i == 0) {
             b->first = o;
             b->t0 = t;
@@ -122,6 +163,7 @@ static int batch_encode(batch *b, const PGresult *res)
         r = pl_snapshot_encode(&h, &lines, &b->out, b->hash);
     snprintf(b->key, sizeof(b->key), "h-%s-%020" PRId64, b->conv, b->first);
     pl_buf_free(&lines);
+    pl_buf_free(&patched);
     return r;
 }
 
@@ -206,7 +248,7 @@ static int tier_batch(PGconn *pg, pl_store *store, const char *topic,
         return -EIO;
     r = batch_select(pg, topic, pol, &b, &res);
     if (r == 0 && PQntuples(res) > 0)
-        r = batch_encode(&b, res);
+        r = batch_encode(pg, store, &b, res);
     if (r == 0 && b.count > 0)
         r = store_put(store, b.key, &b.out);
     if (r == 0 && b.count > 0)

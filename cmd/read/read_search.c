@@ -9,6 +9,7 @@
  * read back from their snapshots. */
 #include "read.h"
 #include "pl_archive_read.h"
+#include "pl_snapshot.h"
 #include "pl_history.h"
 #include "pl_num.h"
 #include "pl_text.h"
@@ -192,7 +193,7 @@ static int cold_highlights(PGconn *pg, const search_query *s, const pl_archive_p
         const char *t;
         if (idx[i] < 0)
             continue;
-        if (pl_json_parse(page->msgs[idx[i]].json, page->msgs[idx[i]].len, &m, NULL, 0) != 0)
+        if (pl_snapshot_json(page->msgs[idx[i]].json, page->msgs[idx[i]].len, &m) != 0)
             m = NULL;
         t = pl_json_str(m, "text");
         r = array_elem(&arr, t ? t : "", t ? strlen(t) : 0, k++ == 0);

@@ -56,6 +56,23 @@ static int cold_fetch(PGconn *pg, pl_store *store, const char *conv, const tier_
     return pl_archive_page_read(pg, store, conv, lo, hi, r->backwards, want, &p->cold);
 }
 
+/* Hot replies whose target was tiered: fetch the targets from snapshots
+ * now, while the connection is ours. A purged target stays unquoted. */
+static int quotes_fetch(PGconn *pg, pl_store *store, const char *conv, tier_page *p, int nhot)
+{
+    int r = 0;
+
+    if (nhot == 0 || !(p->quoted = calloc((size_t)nhot, sizeof(*p->quoted))))
+        return nhot ? -ENOMEM : 0;
+    for (int i = 0; i < nhot && (r == 0 || r == -ENOENT); i++)
+        if (!PQgetisnull(p->hot, i, 1 + PL_HISTORY_COL_REPLY_TO) &&
+            PQgetisnull(p->hot, i, 1 + PL_HISTORY_COL_QUOTED_SENDER))
+            r = pl_archive_lookup(pg, store, conv,
+                                  PQgetvalue(p->hot, i, 1 + PL_HISTORY_COL_REPLY_TO),
+                                  &p->quoted[i]);
+    return r == -ENOENT ? 0 : r;
+}
+
 int tier_page_fetch(PGconn *pg, pl_store *store, const char *conv, const char *viewer,
                     const tier_range *r, tier_page *p)
 {
@@ -69,6 +86,10 @@ int tier_page_fetch(PGconn *pg, pl_store *store, const char *conv, const char *v
         return rc;
     pl_num_parse_ll(PQgetvalue(p->hot, 0, 0), -1, INT64_MAX, &w);
     nhot = PQgetisnull(p->hot, 0, 1) ? 0 : PQntuples(p->hot);
+    p->nhot = nhot;
+    rc = quotes_fetch(pg, store, conv, p, nhot);
+    if (rc)
+        return rc;
     /* Backwards: hot (newer) first, then cold; forwards the other way. */
     if (r->backwards) {
         rc = nhot < r->want ? cold_fetch(pg, store, conv, r, w, (size_t)(r->want - nhot), p)
@@ -108,12 +129,22 @@ int tier_message_offset(PGconn *pg, const char *conv, const char *mid, int64_t *
     return r;
 }
 
+static void quoted_write(pl_jw *w, void *arg)
+{
+    yajl_val q = arg;
+    if (q)
+        pl_archive_quoted_write(w, q);
+    else
+        pl_jw_null(w);
+}
+
 void tier_item_write(pl_jw *w, const tier_page *p, int i, const char *viewer)
 {
     const tier_item *it = &p->items[i];
 
     if (it->hot_row >= 0) {
-        pl_history_message_write(w, p->hot, it->hot_row, 1);
+        pl_history_message_write_q(w, p->hot, it->hot_row, 1, quoted_write,
+                                   p->quoted[it->hot_row]);
     } else {
         const pl_archive_msg *m = &p->cold.msgs[it->cold_idx];
         pl_archive_message_write(w, m->json, m->len, viewer);
@@ -122,6 +153,9 @@ void tier_item_write(pl_jw *w, const tier_page *p, int i, const char *viewer)
 
 void tier_page_free(tier_page *p)
 {
+    for (int i = 0; p->quoted && i < p->nhot; i++)
+        yajl_tree_free(p->quoted[i]);
+    free(p->quoted);
     PQclear(p->hot);
     pl_archive_page_free(&p->cold);
     free(p->items);

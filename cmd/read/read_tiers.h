@@ -22,6 +22,8 @@ typedef struct tier_page {
     pl_archive_page cold;
     tier_item *items; /* newest first when backwards, else oldest first */
     int n;
+    int nhot;
+    yajl_val *quoted; /* per hot row: an archived reply target, or NULL */
 } tier_page;
 
 typedef struct tier_range {

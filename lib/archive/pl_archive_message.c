@@ -2,6 +2,7 @@
  * pl_history_message_write for hot rows; tests compare the two shapes. */
 #include "pl_archive_read.h"
 #include "pl_pos.h"
+#include "pl_snapshot.h"
 #include "pl_time.h"
 
 #include <string.h>
@@ -91,12 +92,25 @@ static void quoted_write(pl_jw *w, yajl_val q)
     pl_jw_end_obj(w);
 }
 
+void pl_archive_quoted_write(pl_jw *w, yajl_val msg)
+{
+    int deleted = YAJL_IS_INTEGER(pl_json_get(msg, "deleted_ms"));
+
+    pl_jw_obj(w);
+    str_write(w, msg, "id");
+    str_write(w, msg, "sender_id");
+    pl_jw_kstr(w, "text", deleted ? "" : pl_json_str(msg, "text"));
+    pl_jw_key(w, "deleted");
+    pl_jw_bool(w, deleted);
+    pl_jw_end_obj(w);
+}
+
 void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer)
 {
     yajl_val m = NULL;
     int deleted;
 
-    if (pl_json_parse(json, len, &m, NULL, 0) != 0 || !YAJL_IS_OBJECT(m)) {
+    if (pl_snapshot_json(json, len, &m) != 0 || !YAJL_IS_OBJECT(m)) {
         pl_jw_null(w); /* the snapshot's hash matched, so its writer erred */
         yajl_tree_free(m);
         return;

@@ -1,4 +1,5 @@
 #include "pl_archive_read.h"
+#include "pl_num.h"
 #include "pl_pg.h"
 #include "pl_snapshot.h"
 
@@ -188,4 +189,34 @@ int pl_archive_pick(pl_store *store, const char *key, const char *sha256,
     if (r == -ENOENT)
         return 0;
     return r ? r : scan(out, raw, &c);
+}
+
+int pl_archive_lookup(PGconn *pg, pl_store *store, const char *conv, const char *mid,
+                      yajl_val *msg)
+{
+    const char *p[2] = {conv, mid};
+    PGresult *res = NULL;
+    pl_archive_page page;
+    long long o = -1;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+                       "SELECT s.store_key, s.sha256, a.\"offset\" FROM archive.search a"
+                       " JOIN archive.snapshots s ON s.id = a.snapshot_id"
+                       " WHERE a.message_id = $2 AND a.conversation_id = $1",
+                       2, p) ? -EIO : 0;
+
+    *msg = NULL;
+    pl_archive_page_init(&page);
+    if (r == 0 && (PQntuples(res) != 1 ||
+                   pl_num_parse_ll(PQgetvalue(res, 0, 2), 0, INT64_MAX, &o) != 0))
+        r = -ENOENT;
+    if (r == 0)
+        r = pl_archive_pick(store, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                            &(int64_t){o}, 1, &page);
+    if (r == 0 && page.n != 1)
+        r = -ENOENT;
+    if (r == 0)
+        r = pl_snapshot_json(page.msgs[0].json, page.msgs[0].len, msg) ? -EBADMSG : 0;
+    pl_archive_page_free(&page);
+    PQclear(res);
+    return r;
 }

@@ -44,6 +44,14 @@ int pl_archive_page_read(PGconn *pg, pl_store *store, const char *conv, int64_t 
 int pl_archive_pick(pl_store *store, const char *key, const char *sha256,
                     const int64_t *offsets, size_t n, pl_archive_page *out);
 
+/* Loads archived message mid of conv: *msg is the stored message
+ * (yajl_tree_free). 0, -ENOENT (not archived, or purged), -EIO, -EBADMSG. */
+int pl_archive_lookup(PGconn *pg, pl_store *store, const char *conv, const char *mid,
+                      yajl_val *msg);
+/* Writes a reply's "quoted" object {id, sender_id, text, deleted} for a
+ * stored message (the value only, no key). */
+void pl_archive_quoted_write(pl_jw *w, yajl_val msg);
+
 /* Writes the read API's message object for a stored message, as seen by
  * viewer (reactions' "me"; NULL: nobody). */
 void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LINE_PREFIX "{\"o\":"
@@ -41,12 +42,27 @@ int pl_snapshot_encode(const pl_snapshot_header *h, const pl_buf *lines, pl_buf 
     return r;
 }
 
+int pl_snapshot_json(const char *s, size_t len, yajl_val *out)
+{
+    char *z = malloc(len + 1);
+    int r;
+
+    *out = NULL;
+    if (!z)
+        return -ENOMEM;
+    memcpy(z, s, len);
+    z[len] = '\0';
+    r = pl_json_parse(z, len, out, NULL, 0) ? -EINVAL : 0;
+    free(z);
+    return r;
+}
+
 static int header_parse(const char *line, size_t n, pl_snapshot_header *h)
 {
     yajl_val v = NULL;
     long long part = -1, first = -1, last = -1, count = -1;
     const char *fmt, *conv;
-    int r = pl_json_parse(line, n, &v, NULL, 0) ? -EINVAL : 0;
+    int r = pl_snapshot_json(line, n, &v);
 
     if (!r) {
         fmt = pl_json_str(v, "format");

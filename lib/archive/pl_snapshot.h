@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "pl_buf.h"
+#include "pl_json.h"
 #include "pl_segment.h"
 
 typedef struct pl_snapshot_header {
@@ -34,6 +35,10 @@ int pl_snapshot_line(pl_buf *lines, int64_t offset, const char *msg_json, size_t
 /* Compresses header + lines into *out (caller frees) and hashes it. */
 int pl_snapshot_encode(const pl_snapshot_header *h, const pl_buf *lines, pl_buf *out,
                        char hash[PL_SEGMENT_HASH_HEX]);
+
+/* Parses a slice of a snapshot (a line's message: not NUL-terminated)
+ * into *out (caller frees with yajl_tree_free). 0 or -EINVAL. */
+int pl_snapshot_json(const char *s, size_t len, yajl_val *out);
 
 /* Called per message line with the raw JSON of "m"; nonzero stops. */
 typedef int (*pl_snapshot_fn)(void *arg, int64_t offset, const char *msg, size_t len);
