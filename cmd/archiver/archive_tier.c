@@ -15,6 +15,7 @@
  * offset lies below every hot one: max(last_offset) of its snapshots
  * splits a conversation's history, which is how reads cross tiers. */
 #include "archive_jobs.h"
+#include "archiver.h"
 #include "pl_log.h"
 #include "pl_num.h"
 #include "pl_pg.h"
@@ -167,21 +168,6 @@ static int batch_encode(PGconn *pg, pl_store *store, batch *b, const PGresult *r
     return r;
 }
 
-static int store_put(pl_store *s, const char *key, const pl_buf *data)
-{
-    pl_store_writer *w = NULL;
-    int r = pl_store_put_begin(s, key, &w);
-
-    if (r)
-        return r;
-    r = pl_store_put_write(w, data->data, data->len);
-    if (r) {
-        pl_store_put_abort(w);
-        return r;
-    }
-    return pl_store_put_commit(w);
-}
-
 /* Catalogs the snapshot and its search rows, then deletes the hot rows
  * (children first: they reference the messages). */
 static int batch_catalog(PGconn *pg, const batch *b)
@@ -250,7 +236,7 @@ static int tier_batch(PGconn *pg, pl_store *store, const char *topic,
     if (r == 0 && PQntuples(res) > 0)
         r = batch_encode(pg, store, &b, res);
     if (r == 0 && b.count > 0)
-        r = store_put(store, b.key, &b.out);
+        r = archiver_store_put(store, b.key, &b.out);
     if (r == 0 && b.count > 0)
         r = batch_catalog(pg, &b);
     if (r == 0 && pl_pg_cmd(pg, "COMMIT"))
