@@ -8,47 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const archive_migrations[] = {
-    "CREATE SCHEMA IF NOT EXISTS archive",
-
-    "CREATE TABLE archive.segments ("
-    " id bigserial PRIMARY KEY,"
-    " topic text NOT NULL,"
-    " partition int NOT NULL,"
-    " range_start bigint NOT NULL,"
-    " range_end bigint NOT NULL CHECK (range_end >= range_start),"
-    " event_count int NOT NULL,"
-    " store_key text NOT NULL,"
-    " sha256 text NOT NULL,"
-    " prev_sha256 text NOT NULL,"
-    " bytes bigint NOT NULL,"
-    " raw_bytes bigint NOT NULL,"
-    " created_at timestamptz NOT NULL DEFAULT now(),"
-    " UNIQUE (topic, partition, range_start))",
-
-    "CREATE TABLE archive.segment_index ("
-    " segment_id bigint NOT NULL REFERENCES archive.segments(id),"
-    " conversation_id uuid NOT NULL,"
-    " first_offset bigint NOT NULL,"
-    " last_offset bigint NOT NULL,"
-    " event_count int NOT NULL,"
-    " min_ts timestamptz NOT NULL,"
-    " max_ts timestamptz NOT NULL,"
-    " PRIMARY KEY (segment_id, conversation_id));"
-    "CREATE INDEX segment_index_by_conversation"
-    " ON archive.segment_index (conversation_id, first_offset)",
-
-    "CREATE TABLE archive.offsets ("
-    " topic text NOT NULL,"
-    " partition int NOT NULL,"
-    " next_offset bigint NOT NULL,"
-    " updated_at timestamptz NOT NULL DEFAULT now(),"
-    " PRIMARY KEY (topic, partition))",
-};
-
-const int archive_migrations_count =
-    (int)(sizeof(archive_migrations) / sizeof(archive_migrations[0]));
-
 int archive_catalog_position(PGconn *pg, const char *topic, int32_t partition,
                              int64_t *next, char hash[PL_SEGMENT_HASH_HEX])
 {

@@ -8,10 +8,8 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "pl_archive_schema.h"
 #include "pl_segment.h"
-
-extern const char *const archive_migrations[];
-extern const int archive_migrations_count;
 
 typedef struct archive_segment_row {
     const char *topic;

@@ -129,7 +129,7 @@ int archiver_new(archiver **out, const pl_svc_common *c, pl_metrics *m, pl_store
     return 0;
 }
 
-static int store_put(pl_store *s, const char *key, const pl_buf *data)
+int archiver_store_put(pl_store *s, const char *key, const pl_buf *data)
 {
     pl_store_writer *w = NULL;
     int r = pl_store_put_begin(s, key, &w);
@@ -175,7 +175,7 @@ static int seal(archiver *a, int32_t n)
     if (r)
         return r;
     snprintf(key, sizeof(key), "p%" PRId32 "-%020" PRId64, n, p->start);
-    r = store_put(a->store, key, &out);
+    r = archiver_store_put(a->store, key, &out);
     if (!r) {
         archive_segment_row row = {
             .topic = a->c->events_topic, .partition = n, .start = p->start, .end = p->next,

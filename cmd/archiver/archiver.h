@@ -9,6 +9,7 @@
 #ifndef ARCHIVER_H
 #define ARCHIVER_H
 
+#include "pl_buf.h"
 #include "pl_metrics.h"
 #include "pl_store.h"
 #include "pl_svc.h"
@@ -29,5 +30,8 @@ int archiver_new(archiver **out, const pl_svc_common *c, pl_metrics *m, pl_store
 int archiver_run(archiver *a);
 int archiver_ready(archiver *a);
 void archiver_free(archiver *a);
+
+/* Stores data under key durably (segments and history snapshots). */
+int archiver_store_put(pl_store *s, const char *key, const pl_buf *data);
 
 #endif

@@ -1,7 +1,12 @@
 /* parley-archiver: writes the events topic into immutable, compressed,
  * hash-chained archive segments. Scale by running more instances (up to
- * the partition count); the consumer group splits the partitions. */
+ * the partition count); the consumer group splits the partitions.
+ * Each instance also runs the retention jobs (tiering and purge, see
+ * archive_jobs.h); they take row locks, so instances do not collide.
+ * With arguments it is the operator CLI for holds and policies. */
 #include "archive_catalog.h"
+#include "archive_cli.h"
+#include "archive_jobs.h"
 #include "archiver.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
@@ -21,6 +26,28 @@ static void metrics_declare(pl_metrics *m)
                        "Compressed bytes written");
     pl_metrics_declare(m, "archiver_raw_bytes_total", PL_METRIC_COUNTER,
                        "Uncompressed segment bytes");
+    pl_metrics_declare(m, "archiver_messages_tiered_total", PL_METRIC_COUNTER,
+                       "Hot history messages moved into snapshots");
+    pl_metrics_declare(m, "archiver_snapshots_purged_total", PL_METRIC_COUNTER,
+                       "History snapshots deleted by the purge policy");
+}
+
+static int policy(archive_policy *pol)
+{
+    long long hot_days, purge_days;
+
+    if (pl_cfg_int("PARLEY_RETENTION_HOT_DAYS", 90, 1, 36500, &hot_days) ||
+        pl_cfg_int("PARLEY_PURGE_DAYS", 0, 0, 36500, &purge_days) ||
+        pl_cfg_int("PARLEY_RETENTION_INTERVAL_MS", 3600000, 100, 86400000,
+                   &pol->interval_ms) ||
+        pl_cfg_int("PARLEY_RETENTION_BATCH", 500, 1, 10000, &pol->batch)) {
+        pl_error("config", "msg=\"PARLEY_RETENTION_HOT_DAYS (1-36500), PARLEY_PURGE_DAYS "
+                           "(0-36500), _INTERVAL_MS or _BATCH is out of range\"");
+        return -1;
+    }
+    pol->hot_s = hot_days * 86400;
+    pol->purge_s = purge_days * 86400;
+    return 0;
 }
 
 static int limits(archiver_limits *lim, const char **dir)
@@ -36,10 +63,12 @@ static int limits(archiver_limits *lim, const char **dir)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     pl_svc_common c;
     archiver_limits lim;
+    archive_policy pol;
+    archive_jobs *jobs = NULL;
     pl_metrics *m = NULL;
     pl_pg_pool *pool = NULL;
     pl_store *store = NULL;
@@ -49,8 +78,11 @@ int main(void)
     char err[512];
     int r, code = 1;
 
-    if (pl_svc_init(&c, "archiver", 8087, 0) != 0 || limits(&lim, &dir) != 0)
+    if (pl_svc_init(&c, "archiver", 8087, 0) != 0 || limits(&lim, &dir) != 0 ||
+        policy(&pol) != 0)
         return 2;
+    if (argc > 1)
+        return archive_cli(&c, argc, argv);
     if (pl_metrics_new(&m) || pl_pg_pool_new(&pool, c.pg_dsn, 1))
         goto out;
     metrics_declare(m);
@@ -65,13 +97,16 @@ int main(void)
         pl_error("kafka", "msg=\"%s\"", err);
         goto out;
     }
-    if (pl_svc_ops_server(&http, &c, m, ready, a) != 0)
+    if (pl_svc_ops_server(&http, &c, m, ready, a) != 0 ||
+        archive_jobs_start(&jobs, &c, m, store, pol) != 0)
         goto out;
-    pl_info("start", "dir=%s segment_events=%lld segment_ms=%lld", dir, lim.events, lim.age_ms);
+    pl_info("start", "dir=%s segment_events=%lld segment_ms=%lld hot_s=%lld purge_s=%lld",
+            dir, lim.events, lim.age_ms, pol.hot_s, pol.purge_s);
     r = archiver_run(a);
     code = r ? 1 : 0;
     pl_info("stop", "result=%d", r);
 out:
+    archive_jobs_stop(jobs);
     archiver_free(a);
     pl_http_stop(http);
     pl_store_free(store);

@@ -39,12 +39,28 @@ static int msg_query(PGconn *pg, const char *conv, const char *mid, const char *
         4, p);
 }
 
+/* 1 if mid is a message of conv that retention moved into the archive
+ * (final: it can no longer be edited, deleted or reacted to), else 0.
+ * Before the archiver first ran the table does not exist: not archived. */
+static int msg_archived(PGconn *pg, const char *conv, const char *mid)
+{
+    const char *p[2] = {conv, mid};
+    PGresult *res = NULL;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+                       "SELECT 1 FROM archive.search WHERE message_id = $2"
+                       " AND conversation_id = $1",
+                       2, p);
+    r = r == 0 && PQntuples(res) == 1;
+    PQclear(res);
+    return r;
+}
+
 int command_msg_load(command *cmd, pl_http_req *req, const char *conv, const char *mid,
                      const char *emoji, command_msg *out)
 {
     PGconn *pg;
     PGresult *res = NULL;
-    int r;
+    int r, archived;
 
     if (!pl_id_valid(conv)) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
@@ -57,12 +73,18 @@ int command_msg_load(command *cmd, pl_http_req *req, const char *conv, const cha
     if (!(pg = command_pg(cmd, req)))
         return -EIO;
     r = msg_query(pg, conv, mid, pl_http_claims(req)->sub, emoji, &res);
+    archived = r == 0 && PQntuples(res) == 1 && PQgetisnull(res, 0, 0) &&
+               msg_archived(pg, conv, mid);
     pl_pg_release(cmd->pool, pg);
     if (r) {
         pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
     } else if (PQntuples(res) != 1) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
         r = -ENOENT;
+    } else if (archived) {
+        pl_http_reply_error(req, 409, "archived",
+                            "the message is archived and can no longer change");
+        r = -EPERM;
     } else if (PQgetisnull(res, 0, 0)) {
         pl_http_reply_error(req, 404, "not_found", "no such message");
         r = -ENOENT;

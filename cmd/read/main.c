@@ -1,6 +1,7 @@
 /* parley-read: REST reads over the history projection. Stateless: scale by
  * adding instances behind nginx. */
 #include "read.h"
+#include "pl_archive_schema.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
 
@@ -26,6 +27,7 @@ int main(void)
     pl_metrics *m = NULL;
     pl_http_server *http = NULL;
     pl_http_config hc;
+    const char *archive_dir;
     int code = 1;
 
     if (pl_svc_init(&c, "read", 8083, 1) != 0)
@@ -36,6 +38,15 @@ int main(void)
     }
     if (pl_metrics_new(&m) || pl_pg_pool_new(&api.pool, c.pg_dsn, (int)c.pg_pool) ||
         pl_history_wait_new(&api.wait, api.pool, c.events_topic))
+        goto out;
+    /* Archived history: snapshots under PARLEY_ARCHIVE_DIR, cataloged in
+     * the archive schema, which this service may be first to create. */
+    archive_dir = pl_cfg_str("PARLEY_ARCHIVE_DIR", "archive");
+    if (pl_store_fs_new(&api.archive, archive_dir) != 0) {
+        pl_error("store", "dir=%s msg=\"cannot open the archive directory\"", archive_dir);
+        goto out;
+    }
+    if (pl_svc_migrate(api.pool, "archive", archive_migrations, archive_migrations_count, 120))
         goto out;
     pl_svc_http_config(&c, &hc);
     hc.routes = routes;
@@ -58,6 +69,7 @@ out:
     pl_history_wait_free(api.wait);
     pl_http_stop(http);
     pl_pg_pool_free(api.pool);
+    pl_store_free(api.archive);
     pl_metrics_free(m);
     return code;
 }

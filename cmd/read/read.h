@@ -5,6 +5,7 @@
 #define READ_H
 
 #include "pl_history_wait.h"
+#include "pl_store.h"
 #include "pl_svc.h"
 
 typedef struct read_api {
@@ -12,6 +13,7 @@ typedef struct read_api {
     pl_pg_pool *pool;
     pl_history_wait *wait;
     long long wait_ms;
+    pl_store *archive; /* history snapshots (PARLEY_ARCHIVE_DIR), read only */
 } read_api;
 
 /* A parsed read; serve runs on a request thread or on the waiter thread. */

@@ -1,9 +1,10 @@
 /* GET /api/v1/conversations/{id}/messages?before=&after=&around=&limit=&min_position=
  * Pages by position, oldest first. Inside a conversation every event sits
  * on one partition, so offsets order them. around=<message id> gives
- * limit/2 messages before it, it, and the rest after it. */
+ * limit/2 messages before it, it, and the rest after it. Pages cross from
+ * hot rows into archived snapshots transparently (read_tiers.h). */
 #include "read.h"
-#include "pl_history.h"
+#include "read_tiers.h"
 #include "pl_num.h"
 
 #include <errno.h>
@@ -36,97 +37,59 @@ static int member_partition(PGconn *pg, const read_query *q, int32_t *partition)
 }
 
 /* Newest-first when paging back (before, or the latest page), else
- * oldest-first; rows come one past the limit to tell if there is more. */
-static int page_fetch(PGconn *pg, const read_query *q, PGresult **res)
+ * oldest-first; one past the limit tells if there is more. */
+static int page_fetch(PGconn *pg, pl_store *store, const read_query *q, tier_page *p)
 {
-    char before[24], after[24], limit[16];
-    const char *p[5] = {q->conv, q->has_before ? before : NULL,
-                        q->has_after ? after : NULL, limit, q->user};
-    int backwards = q->has_before || !q->has_after;
-
-    snprintf(before, sizeof(before), "%" PRId64, q->before.offset);
-    snprintf(after, sizeof(after), "%" PRId64, q->after.offset);
-    snprintf(limit, sizeof(limit), "%d", q->limit + 1);
-    return pl_pg_exec(pg, res, NULL, 0,
-                      backwards
-                          ? "SELECT " PL_HISTORY_MESSAGE_COLS_FOR("$5")
-                            " FROM history.messages m"
-                            " WHERE m.conversation_id = $1"
-                            " AND ($2::bigint IS NULL OR m.\"offset\" < $2::bigint)"
-                            " AND ($3::bigint IS NULL OR m.\"offset\" > $3::bigint)"
-                            " ORDER BY m.\"offset\" DESC LIMIT $4::int"
-                          : "SELECT " PL_HISTORY_MESSAGE_COLS_FOR("$5")
-                            " FROM history.messages m"
-                            " WHERE m.conversation_id = $1"
-                            " AND ($2::bigint IS NULL OR m.\"offset\" < $2::bigint)"
-                            " AND ($3::bigint IS NULL OR m.\"offset\" > $3::bigint)"
-                            " ORDER BY m.\"offset\" ASC LIMIT $4::int",
-                      5, p);
+    tier_range r = {.has_before = q->has_before, .has_after = q->has_after,
+                    .before = q->before.offset, .after = q->after.offset,
+                    .backwards = q->has_before || !q->has_after, .want = q->limit + 1};
+    return tier_page_fetch(pg, store, q->conv, q->user, &r, p);
 }
 
 /* The window around a message: up to limit/2 older ones (newest first,
- * one extra to tell if there are more) then the message and newer ones
- * (one extra too); the side column says which half a row is in. -ENOENT
- * when the message is not in this conversation. */
-static int around_fetch(PGconn *pg, const read_query *q, PGresult **res)
+ * one extra to tell if there are more), then the message and newer ones
+ * (one extra too). -ESRCH when the message is not in this conversation. */
+static int around_fetch(PGconn *pg, pl_store *store, const read_query *q, tier_page *older,
+                        tier_page *newer)
 {
-    char before[16], after[16];
-    const char *p[5] = {q->conv, q->around, before, after, q->user};
-    int r;
+    int64_t o;
+    int r = tier_message_offset(pg, q->conv, q->around, &o);
+    tier_range b = {.has_before = 1, .before = 0, .backwards = 1, .want = q->limit / 2 + 1};
+    tier_range a = {.has_after = 1, .after = 0, .want = q->limit - q->limit / 2 + 1};
 
-    snprintf(before, sizeof(before), "%d", q->limit / 2 + 1);
-    snprintf(after, sizeof(after), "%d", q->limit - q->limit / 2 + 1);
-    r = pl_pg_exec(pg, res, NULL, 0,
-        "WITH t AS (SELECT \"offset\" FROM history.messages"
-        "           WHERE id = $2 AND conversation_id = $1)"
-        " (SELECT " PL_HISTORY_MESSAGE_COLS_FOR("$5") ", 0 AS side"
-        "  FROM history.messages m, t WHERE m.conversation_id = $1"
-        "  AND m.\"offset\" < t.\"offset\" ORDER BY m.\"offset\" DESC LIMIT $3::int)"
-        " UNION ALL"
-        " (SELECT " PL_HISTORY_MESSAGE_COLS_FOR("$5") ", 1 AS side"
-        "  FROM history.messages m, t WHERE m.conversation_id = $1"
-        "  AND m.\"offset\" >= t.\"offset\" ORDER BY m.\"offset\" ASC LIMIT $4::int)",
-        5, p);
-    /* The message itself is always in the second half. */
-    if (r == 0) {
-        int found = 0;
-        for (int i = 0; i < PQntuples(*res) && !found; i++)
-            found = strcmp(PQgetvalue(*res, i, PL_HISTORY_MESSAGE_NCOLS), "1") == 0;
-        if (!found)
-            r = -ESRCH;
-    }
-    return r;
+    if (r)
+        return r;
+    b.before = o;
+    a.after = o - 1;
+    r = tier_page_fetch(pg, store, q->conv, q->user, &b, older);
+    return r ? r : tier_page_fetch(pg, store, q->conv, q->user, &a, newer);
 }
 
-static void around_write(pl_jw *w, const read_query *q, const PGresult *res)
+static void around_write(pl_jw *w, const read_query *q, const tier_page *older,
+                         const tier_page *newer)
 {
-    int n = PQntuples(res), nb = 0, na = 0;
     int want_b = q->limit / 2, want_a = q->limit - q->limit / 2;
+    int nb = older->n > want_b ? want_b : older->n, na = newer->n > want_a ? want_a : newer->n;
 
-    for (int i = 0; i < n; i++)
-        if (PQgetvalue(res, i, PL_HISTORY_MESSAGE_NCOLS)[0] == '0')
-            nb++;
-        else
-            na++;
     pl_jw_obj(w);
     pl_jw_key(w, "messages");
     pl_jw_arr(w);
-    /* Older rows came newest first, and precede the newer ones. */
-    for (int i = (nb > want_b ? want_b : nb) - 1; i >= 0; i--)
-        pl_history_message_write(w, res, i, 0);
-    for (int i = 0; i < (na > want_a ? want_a : na); i++)
-        pl_history_message_write(w, res, nb + i, 0);
+    /* Older ones came newest first, and precede the newer ones. */
+    for (int i = nb - 1; i >= 0; i--)
+        tier_item_write(w, older, i, q->user);
+    for (int i = 0; i < na; i++)
+        tier_item_write(w, newer, i, q->user);
     pl_jw_end_arr(w);
     pl_jw_key(w, "has_more_before");
-    pl_jw_bool(w, nb > want_b);
+    pl_jw_bool(w, older->n > want_b);
     pl_jw_key(w, "has_more_after");
-    pl_jw_bool(w, na > want_a);
+    pl_jw_bool(w, newer->n > want_a);
     pl_jw_end_obj(w);
 }
 
-static void page_write(pl_jw *w, const read_query *q, const PGresult *res)
+static void page_write(pl_jw *w, const read_query *q, const tier_page *p)
 {
-    int n = PQntuples(res), more = n > q->limit;
+    int n = p->n, more = n > q->limit;
     int backwards = q->has_before || !q->has_after;
 
     if (more)
@@ -135,7 +98,7 @@ static void page_write(pl_jw *w, const read_query *q, const PGresult *res)
     pl_jw_key(w, "messages");
     pl_jw_arr(w);
     for (int i = 0; i < n; i++)
-        pl_history_message_write(w, res, backwards ? n - 1 - i : i, 0);
+        tier_item_write(w, p, backwards ? n - 1 - i : i, q->user);
     pl_jw_end_arr(w);
     pl_jw_key(w, "has_more");
     pl_jw_bool(w, more);
@@ -145,7 +108,7 @@ static void page_write(pl_jw *w, const read_query *q, const PGresult *res)
 static void serve_messages(read_api *api, pl_http_req *req, const read_query *q)
 {
     PGconn *pg = pl_pg_acquire(api->pool, 2000);
-    PGresult *res = NULL;
+    tier_page p1 = {0}, p2 = {0};
     int32_t partition = -1;
     pl_jw w;
     int r = pg ? member_partition(pg, q, &partition) : -EIO;
@@ -154,14 +117,15 @@ static void serve_messages(read_api *api, pl_http_req *req, const read_query *q)
                    (q->has_after && q->after.partition != partition)))
         r = -EINVAL;
     if (r == 0)
-        r = q->has_around ? around_fetch(pg, q, &res) : page_fetch(pg, q, &res);
+        r = q->has_around ? around_fetch(pg, api->archive, q, &p1, &p2)
+                          : page_fetch(pg, api->archive, q, &p1);
     if (pg)
         pl_pg_release(api->pool, pg);
     if (r == 0 && (r = pl_jw_init(&w)) == 0) {
         if (q->has_around)
-            around_write(&w, q, res);
+            around_write(&w, q, &p1, &p2);
         else
-            page_write(&w, q, res);
+            page_write(&w, q, &p1);
         pl_http_reply_jw(req, 200, &w);
     } else if (r == -ENOENT) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
@@ -170,10 +134,14 @@ static void serve_messages(read_api *api, pl_http_req *req, const read_query *q)
     } else if (r == -EINVAL) {
         pl_http_reply_error(req, 400, "bad_request",
                             "before/after is a position of another conversation");
+    } else if (r == -EBADMSG) {
+        pl_http_reply_error(req, 500, "archive_corrupt",
+                            "an archived history snapshot fails its hash");
     } else {
         pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
     }
-    PQclear(res);
+    tier_page_free(&p1);
+    tier_page_free(&p2);
 }
 
 /* around= excludes before/after. 0 ok (or absent), -1 replied 400. */

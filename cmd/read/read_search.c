@@ -4,8 +4,12 @@
  * last word also as a prefix; results are ranked with ts_rank and paged
  * by an opaque cursor of (rank, message id). Highlights are plain text
  * with matches between U+0002 and U+0003, never HTML: a client escapes
- * the text and then turns the markers into its own tags. */
+ * the text and then turns the markers into its own tags. Archived
+ * messages are found through archive.search (terms only, no text) and
+ * read back from their snapshots. */
 #include "read.h"
+#include "pl_archive_read.h"
+#include "pl_snapshot.h"
 #include "pl_history.h"
 #include "pl_num.h"
 #include "pl_text.h"
@@ -73,6 +77,26 @@ static int cursor_parse(const char *c, search_query *s)
     return 0;
 }
 
+/* Each word may match its English or its Russian stem; the words are
+ * ANDed. The terms come from pl_text_tsquery_terms, which leaves no
+ * operator of the user's in them. */
+#define QUERY_CTE                                                                      \
+    "WITH query AS ("                                                                  \
+    " SELECT history.tsquery_and_agg(to_tsquery('english', t) || to_tsquery('russian', t))" \
+    " AS q FROM unnest($1::text[]) AS t)"
+/* Markers the text itself holds are dropped before highlighting so that
+ * only ours delimit matches. */
+#define HEADLINE(text)                                                                 \
+    "ts_headline('russian', translate(" text ", E'\\x02\\x03', ''), query.q,"          \
+    " 'StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15, MaxFragments=2')"
+
+/* Result columns after the message's. Cold hits (archived messages) have
+ * NULL message columns: their bodies come from snapshots. */
+enum { C_RANK = PL_HISTORY_MESSAGE_NCOLS, C_HEADLINE, C_HIT_ID, C_KEY, C_SHA, C_COLD_OFF,
+       C_COLD_CONV };
+
+/* Hot hits (history.messages) and cold ones (archive.search: the terms
+ * of archived messages, no text) ranked together by the same ts_rank. */
 static int search_fetch(PGconn *pg, const search_query *s, PGresult **res)
 {
     char limit[16];
@@ -81,33 +105,124 @@ static int search_fetch(PGconn *pg, const search_query *s, PGresult **res)
                         limit};
 
     snprintf(limit, sizeof(limit), "%d", s->base.limit + 1);
-    /* Each word may match its English or its Russian stem; the words are
-     * ANDed. The terms come from pl_text_tsquery_terms, which leaves no
-     * operator of the user's in them. Markers the text itself holds are
-     * dropped before highlighting so that only ours delimit matches. */
     return pl_pg_exec(pg, res, NULL, 0,
-        "WITH query AS ("
-        " SELECT history.tsquery_and_agg(to_tsquery('english', t) || to_tsquery('russian', t))"
-        " AS q FROM unnest($1::text[]) AS t),"
+        QUERY_CTE ","
         " hits AS ("
-        " SELECT m.id, ts_rank(m.search, query.q) AS rank"
+        " SELECT m.id, ts_rank(m.search, query.q) AS rank, NULL::bigint AS snap"
         " FROM query, history.messages m"
         " JOIN history.members mb ON mb.conversation_id = m.conversation_id"
         "  AND mb.user_id = $2::uuid"
         " WHERE numnode(query.q) > 0 AND m.search @@ query.q AND m.deleted_at IS NULL"
-        " AND ($3::uuid IS NULL OR m.conversation_id = $3::uuid))"
+        " AND ($3::uuid IS NULL OR m.conversation_id = $3::uuid)"
+        " UNION ALL"
+        " SELECT a.message_id, ts_rank(a.search, query.q), a.snapshot_id"
+        " FROM query, archive.search a"
+        " JOIN history.members mb ON mb.conversation_id = a.conversation_id"
+        "  AND mb.user_id = $2::uuid"
+        " WHERE numnode(query.q) > 0 AND a.search @@ query.q AND NOT a.deleted"
+        " AND ($3::uuid IS NULL OR a.conversation_id = $3::uuid)),"
+        " page AS ("
+        " SELECT * FROM hits h WHERE $4::real IS NULL OR (h.rank, h.id) < ($4::real, $5::uuid)"
+        " ORDER BY h.rank DESC, h.id DESC LIMIT $6::int)"
         " SELECT " PL_HISTORY_MESSAGE_COLS_FOR("$2") ", h.rank::text,"
-        " ts_headline('russian', translate(m.text, E'\\x02\\x03', ''), query.q,"
-        "  'StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15, MaxFragments=2')"
-        " FROM hits h JOIN history.messages m ON m.id = h.id, query"
-        " WHERE $4::real IS NULL OR (h.rank, h.id) < ($4::real, $5::uuid)"
-        " ORDER BY h.rank DESC, h.id DESC LIMIT $6::int",
+        " " HEADLINE("m.text") ", h.id, sn.store_key, sn.sha256, a.\"offset\","
+        " a.conversation_id"
+        " FROM page h CROSS JOIN query"
+        " LEFT JOIN history.messages m ON h.snap IS NULL AND m.id = h.id"
+        " LEFT JOIN archive.snapshots sn ON sn.id = h.snap"
+        " LEFT JOIN archive.search a ON h.snap IS NOT NULL AND a.message_id = h.id"
+        " ORDER BY h.rank DESC, h.id DESC",
         6, p);
 }
 
-static void search_write(pl_jw *w, const search_query *s, const PGresult *res)
+/* Cold hits' bodies: each snapshot is read once for all its hits. */
+static int cold_load(pl_store *store, const PGresult *res, int n, pl_archive_page *page,
+                     int *idx)
 {
-    int n = PQntuples(res), more = n > s->base.limit;
+    int64_t offs[SEARCH_MAX + 1];
+    long long v;
+    int r = 0;
+
+    for (int i = 0; i < n; i++)
+        idx[i] = -1;
+    for (int i = 0; i < n && !r; i++) {
+        const char *key = PQgetvalue(res, i, C_KEY);
+        size_t from = page->n, k = 0;
+        if (PQgetisnull(res, i, C_KEY) || idx[i] != -1)
+            continue;
+        for (int j = i; j < n; j++)
+            if (strcmp(PQgetvalue(res, j, C_KEY), key) == 0 &&
+                pl_num_parse_ll(PQgetvalue(res, j, C_COLD_OFF), 0, INT64_MAX, &v) == 0)
+                offs[k++] = v;
+        r = pl_archive_pick(store, key, PQgetvalue(res, i, C_SHA), offs, k, page);
+        for (int j = i; j < n && !r; j++) {
+            if (strcmp(PQgetvalue(res, j, C_KEY), key) != 0)
+                continue;
+            pl_num_parse_ll(PQgetvalue(res, j, C_COLD_OFF), 0, INT64_MAX, &v);
+            idx[j] = -2; /* read, but purged meanwhile unless found below */
+            for (size_t m = from; m < page->n; m++)
+                if (page->msgs[m].offset == v)
+                    idx[j] = (int)m;
+        }
+    }
+    return r;
+}
+
+/* Appends v as an element of a Postgres array literal. */
+static int array_elem(pl_buf *b, const char *v, size_t len, int first)
+{
+    int r = pl_buf_puts(b, first ? "\"" : ",\"");
+    for (size_t i = 0; i < len && !r; i++)
+        r = (v[i] == '"' || v[i] == '\\' ? pl_buf_puts(b, "\\") : 0) ||
+            pl_buf_append(b, &v[i], 1);
+    return r || pl_buf_puts(b, "\"") ? -ENOMEM : 0;
+}
+
+/* Highlights of the cold hits' texts, in one statement: *hl row k is the
+ * k-th cold hit's. */
+static int cold_highlights(PGconn *pg, const search_query *s, const pl_archive_page *page,
+                           const int *idx, int n, PGresult **hl)
+{
+    pl_buf arr;
+    int r = 0, k = 0;
+
+    pl_buf_init(&arr, 8u << 20);
+    r = pl_buf_puts(&arr, "{") ? -ENOMEM : 0;
+    for (int i = 0; i < n && !r; i++) {
+        yajl_val m = NULL;
+        const char *t;
+        if (idx[i] < 0)
+            continue;
+        if (pl_snapshot_json(page->msgs[idx[i]].json, page->msgs[idx[i]].len, &m) != 0)
+            m = NULL;
+        t = pl_json_str(m, "text");
+        r = array_elem(&arr, t ? t : "", t ? strlen(t) : 0, k++ == 0);
+        yajl_tree_free(m);
+    }
+    if (!r)
+        r = pl_buf_puts(&arr, "}") ? -ENOMEM : 0;
+    if (!r && k > 0) {
+        const char *p[2] = {s->terms, arr.data};
+        r = pl_pg_exec(pg, hl, NULL, 0,
+                       QUERY_CTE " SELECT " HEADLINE("u.t")
+                       " FROM query, unnest($2::text[]) WITH ORDINALITY AS u(t, i)"
+                       " ORDER BY u.i",
+                       2, p) ? -EIO : 0;
+    }
+    pl_buf_free(&arr);
+    return r;
+}
+
+typedef struct search_result {
+    PGresult *res, *hl;
+    pl_archive_page cold;
+    int idx[SEARCH_MAX + 1]; /* per row: cold.msgs index, -1 hot, -2 gone */
+    int n;
+} search_result;
+
+static void search_write(pl_jw *w, const search_query *s, const search_result *sr)
+{
+    int n = sr->n, more = n > s->base.limit, k = 0, last = -1;
 
     if (more)
         n = s->base.limit;
@@ -115,18 +230,26 @@ static void search_write(pl_jw *w, const search_query *s, const PGresult *res)
     pl_jw_key(w, "results");
     pl_jw_arr(w);
     for (int i = 0; i < n; i++) {
+        int cold = sr->idx[i] >= 0;
+        if (sr->idx[i] == -2)
+            continue; /* purged between the index and the snapshot */
         pl_jw_obj(w);
-        pl_jw_kstr(w, "conversation_id", PQgetvalue(res, i, 1));
+        pl_jw_kstr(w, "conversation_id", PQgetvalue(sr->res, i, cold ? C_COLD_CONV : 1));
         pl_jw_key(w, "message");
-        pl_history_message_write(w, res, i, 0);
-        pl_jw_kstr(w, "highlight", PQgetvalue(res, i, PL_HISTORY_MESSAGE_NCOLS + 1));
+        if (cold)
+            pl_archive_message_write(w, sr->cold.msgs[sr->idx[i]].json,
+                                     sr->cold.msgs[sr->idx[i]].len, s->base.user);
+        else
+            pl_history_message_write(w, sr->res, i, 0);
+        pl_jw_kstr(w, "highlight", cold ? (sr->hl ? PQgetvalue(sr->hl, k++, 0) : "")
+                                        : PQgetvalue(sr->res, i, C_HEADLINE));
         pl_jw_end_obj(w);
+        last = i;
     }
     pl_jw_end_arr(w);
     pl_jw_key(w, "next_cursor");
-    if (more)
-        cursor_write(w, PQgetvalue(res, n - 1, PL_HISTORY_MESSAGE_NCOLS),
-                     PQgetvalue(res, n - 1, 0));
+    if (more && last >= 0)
+        cursor_write(w, PQgetvalue(sr->res, n - 1, C_RANK), PQgetvalue(sr->res, n - 1, C_HIT_ID));
     else
         pl_jw_null(w);
     pl_jw_end_obj(w);
@@ -136,25 +259,37 @@ static void serve_search(read_api *api, pl_http_req *req, const read_query *q)
 {
     const search_query *s = (const search_query *)q;
     PGconn *pg = pl_pg_acquire(api->pool, 2000);
-    PGresult *res = NULL;
+    search_result sr = {0};
     pl_jw w;
     int r = pg ? 0 : -EIO;
 
+    pl_archive_page_init(&sr.cold);
     if (r == 0 && s->has_conv && (r = pl_history_is_member(pg, q->conv, q->user)) >= 0)
         r = r == 1 ? 0 : -ENOENT;
     if (r == 0)
-        r = search_fetch(pg, s, &res);
+        r = search_fetch(pg, s, &sr.res) ? -EIO : 0;
+    if (r == 0) {
+        sr.n = PQntuples(sr.res) > SEARCH_MAX + 1 ? SEARCH_MAX + 1 : PQntuples(sr.res);
+        r = cold_load(api->archive, sr.res, sr.n, &sr.cold, sr.idx);
+    }
+    if (r == 0)
+        r = cold_highlights(pg, s, &sr.cold, sr.idx, sr.n, &sr.hl);
     if (pg)
         pl_pg_release(api->pool, pg);
     if (r == 0 && (r = pl_jw_init(&w)) == 0) {
-        search_write(&w, s, res);
+        search_write(&w, s, &sr);
         pl_http_reply_jw(req, 200, &w);
     } else if (r == -ENOENT) {
         pl_http_reply_error(req, 404, "not_found", "no such conversation");
+    } else if (r == -EBADMSG) {
+        pl_http_reply_error(req, 500, "archive_corrupt",
+                            "an archived history snapshot fails its hash");
     } else {
         pl_http_reply_error(req, 503, "unavailable", "database unavailable; retry");
     }
-    PQclear(res);
+    PQclear(sr.res);
+    PQclear(sr.hl);
+    pl_archive_page_free(&sr.cold);
 }
 
 /* Parses q into terms. 0, or -1 after replying 400. */

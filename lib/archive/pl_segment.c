@@ -226,7 +226,7 @@ static int index_line(pl_buf *raw, const pl_segment_conv *c, size_t n)
     return r ? r : pl_buf_puts(raw, "]}\n");
 }
 
-static int compress_into(const pl_buf *raw, pl_buf *out)
+int pl_segment_compress(const pl_buf *raw, pl_buf *out)
 {
     size_t cap = ZSTD_compressBound(raw->len);
     void *dst = malloc(cap ? cap : 1);
@@ -265,7 +265,7 @@ int pl_segment_finish(pl_segment_builder *b, int64_t end, pl_buf *out,
     if (!r)
         r = index_line(&raw, *convs, *nconvs);
     if (!r)
-        r = compress_into(&raw, out);
+        r = pl_segment_compress(&raw, out);
     if (!r)
         pl_segment_hash(out->data, out->len, hash);
     if (r) {

@@ -51,6 +51,10 @@ int pl_segment_finish(pl_segment_builder *b, int64_t end, pl_buf *out,
                       char hash[PL_SEGMENT_HASH_HEX], pl_segment_conv **convs,
                       size_t *nconvs);
 
+/* zstd-compresses raw into *out (initialised here; caller frees). Shared
+ * with the history snapshots (pl_snapshot). */
+int pl_segment_compress(const pl_buf *raw, pl_buf *out);
+
 /* Reading. on_event gets each event line's offset, ts, key and raw JSON
  * of "e" (or the "raw" fallback decoded), return nonzero to stop. */
 typedef struct pl_segment_header {

@@ -35,6 +35,10 @@
     " 'height', a.height, 'filename', a.filename)) ORDER BY a.ord)"              \
     " FROM history.message_attachments a WHERE a.message_id = m.id)"
 #define PL_HISTORY_MESSAGE_NCOLS 17
+/* Offsets of the reply's target id and of the quote's sender (NULL when
+ * the target is not a hot row) among those columns. */
+#define PL_HISTORY_COL_REPLY_TO 10
+#define PL_HISTORY_COL_QUOTED_SENDER 11
 /* The same for no particular reader: every reaction's "me" is false. */
 #define PL_HISTORY_MESSAGE_COLS PL_HISTORY_MESSAGE_COLS_FOR("NULL")
 
@@ -62,5 +66,11 @@ int pl_history_conversation_summary_write(PGconn *c, const char *conversation_id
  * PL_HISTORY_MESSAGE_COLS_FOR from col0 on. A deleted message is a
  * tombstone: empty text, deleted_at set, no reactions or mentions. */
 void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0);
+/* The same, but when the message replies to one that is not a hot row,
+ * quoted (if not NULL) writes the "quoted" value instead of null: the
+ * read API finds archived targets in the cold tier. */
+typedef void (*pl_history_quoted_fn)(pl_jw *w, void *arg);
+void pl_history_message_write_q(pl_jw *w, const PGresult *res, int row, int col0,
+                                pl_history_quoted_fn quoted, void *arg);
 
 #endif

@@ -109,6 +109,12 @@ static void attachments_write(pl_jw *w, const PGresult *res, int row, int col, i
 
 void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0)
 {
+    pl_history_message_write_q(w, res, row, col0, NULL, NULL);
+}
+
+void pl_history_message_write_q(pl_jw *w, const PGresult *res, int row, int col0,
+                                pl_history_quoted_fn quoted, void *arg)
+{
     int deleted = !PQgetisnull(res, row, col0 + C_DELETED);
 
     pl_jw_obj(w);
@@ -126,6 +132,9 @@ void pl_history_message_write(pl_jw *w, const PGresult *res, int row, int col0)
     if (PQgetisnull(res, row, col0 + C_REPLY_TO)) {
         pl_jw_key(w, "quoted");
         pl_jw_null(w);
+    } else if (quoted && PQgetisnull(res, row, col0 + C_Q_SENDER)) {
+        pl_jw_key(w, "quoted");
+        quoted(w, arg);
     } else {
         quoted_write(w, res, row, col0);
     }

@@ -47,6 +47,9 @@ def stack():
     os.environ.setdefault("PARLEY_UPLOAD_RATE_BURST", "100000")
     # Seal archive segments quickly so tests see them.
     os.environ.setdefault("PARLEY_ARCHIVE_SEGMENT_MS", "1000")
+    # Run the retention jobs every second, in small snapshots (test_tiering).
+    os.environ.setdefault("PARLEY_RETENTION_INTERVAL_MS", "1000")
+    os.environ.setdefault("PARLEY_RETENTION_BATCH", "40")
     os.environ.setdefault("PARLEY_PRESENCE_TTL_MS", "4000")  # crashed pusher -> offline fast
     # Sanitizer findings in a service must fail the run, not scroll by.
     os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
