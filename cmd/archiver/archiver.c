@@ -192,6 +192,7 @@ static int seal(archiver *a, int32_t n)
         pl_metrics_add(a->metrics, "archiver_bytes_total", "", (double)out.len);
         pl_metrics_add(a->metrics, "archiver_raw_bytes_total", "", (double)raw);
         memcpy(p->prev_hash, hash, sizeof(hash));
+        pl_kafka_commit_next(a->rk, a->c->events_topic, n, p->next);
         p->start = p->next;
         pl_segment_builder_free(p->b);
         p->b = NULL;

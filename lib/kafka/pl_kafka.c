@@ -244,3 +244,12 @@ void pl_kafka_producer_free(pl_kafka_producer *p, int flush_ms)
     rd_kafka_destroy(p->rk);
     free(p);
 }
+
+void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
+    rd_kafka_commit(rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}

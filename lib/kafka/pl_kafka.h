@@ -50,6 +50,11 @@ int pl_kafka_produce(pl_kafka_producer *p, const char *topic, const char *key,
  * everything and the process should restart). */
 int pl_kafka_producer_fatal(pl_kafka_producer *p);
 /* 0 when the cluster answered a metadata request within timeout_ms. */
+/* Commits next as a group offset of one partition, asynchronously. For
+ * consumers whose resume point lives in Postgres: lag tools (and KEDA's
+ * Kafka scaler) only see committed group offsets. */
+void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next);
+
 int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms);
 rd_kafka_t *pl_kafka_producer_handle(pl_kafka_producer *p);
 /* Waits up to flush_ms for queued messages (their callbacks run), then

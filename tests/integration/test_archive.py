@@ -95,3 +95,34 @@ def test_archiver_sigkill_leaves_no_hole_or_duplicate(api, stack):
     assert sum(int(s[2]) for s in segs) == int(segs[-1][1]) - int(segs[0][0])
     r = _admin(stack, "archive", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _group_offsets(stack, group):
+    """{partition: committed offset} of group, from Kafka's own tool."""
+    cfg = stack.config
+    env = dict(os.environ, PARLEY_KAFKA_PORT=str(cfg.kafka_port))
+    out = subprocess.run(
+        ["bash", "-c", f'. "{cfg.kafka_scripts}/env.sh"; kafka_tool '
+         f'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server '
+         f'"$KAFKA_BOOTSTRAP" --describe --group {group}'],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    got = {}
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[1] == "parley.events" and f[3].isdigit():
+            got[int(f[2])] = int(f[3])
+    return got
+
+
+def test_archiver_commits_its_progress_to_kafka_for_lag_scalers(api, stack):
+    """KEDA's Kafka scaler reads group offsets: the archiver keeps its
+    resume point in Postgres, so it must also commit what it sealed."""
+    alice, bob = api.user(), api.user()
+    conv = alice.direct_with(bob)
+    sent = alice.send(conv["id"], "commit me")
+    part = _wait_archived(stack, sent["position"])
+    end = time.monotonic() + 30
+    while _group_offsets(stack, "parley-archiver").get(part, -1) < _archived_to(stack, part):
+        assert time.monotonic() < end, "archiver never committed its sealed offset"
+        time.sleep(1)
