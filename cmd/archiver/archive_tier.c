@@ -168,6 +168,42 @@ static int batch_encode(PGconn *pg, pl_store *store, batch *b, const PGresult *r
     return r;
 }
 
+/* Deletes conv's hot rows with first <= offset <= last (first NULL: from 0),
+ * children first: they reference the messages. */
+static int hot_delete(PGconn *pg, const char *conv, const char *first, const char *last)
+{
+    PGresult *res = NULL;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+        "WITH ids AS (SELECT id FROM history.messages WHERE conversation_id = $1"
+        "  AND \"offset\" >= coalesce($2::bigint, -1)"
+        "  AND \"offset\" <= coalesce($3::bigint, -1)),"
+        " r AS (DELETE FROM history.reactions WHERE message_id IN (SELECT id FROM ids)),"
+        " x AS (DELETE FROM history.mentions WHERE message_id IN (SELECT id FROM ids)),"
+        " a AS (DELETE FROM history.message_attachments"
+        "  WHERE message_id IN (SELECT id FROM ids))"
+        " DELETE FROM history.messages WHERE id IN (SELECT id FROM ids)",
+        3, (const char *[]){conv, first, last});
+    PQclear(res);
+    return r ? -EIO : 0;
+}
+
+/* Hot rows at or below the conversation's archived edge are already in a
+ * snapshot: a projection rebuilt or repaired from the log brings them
+ * back. Reads ignore them (the edge splits the tiers); drop them so they
+ * are never snapshotted twice. */
+static int drop_resurrected(PGconn *pg, const char *conv)
+{
+    PGresult *res = NULL;
+    int r = pl_pg_exec(pg, &res, NULL, 0,
+                       "SELECT max(last_offset) FROM archive.snapshots WHERE conversation_id = $1",
+                       1, &conv);
+
+    if (r == 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        r = hot_delete(pg, conv, NULL, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return r ? -EIO : 0;
+}
+
 /* Catalogs the snapshot and its search rows, then deletes the hot rows
  * (children first: they reference the messages). */
 static int batch_catalog(PGconn *pg, const batch *b)
@@ -206,17 +242,7 @@ static int batch_catalog(PGconn *pg, const batch *b)
     PQclear(res);
     if (r)
         return -EIO;
-    r = pl_pg_exec(pg, &res, NULL, 0,
-        "WITH ids AS (SELECT id FROM history.messages WHERE conversation_id = $1"
-        "  AND \"offset\" BETWEEN $2::bigint AND $3::bigint),"
-        " r AS (DELETE FROM history.reactions WHERE message_id IN (SELECT id FROM ids)),"
-        " x AS (DELETE FROM history.mentions WHERE message_id IN (SELECT id FROM ids)),"
-        " a AS (DELETE FROM history.message_attachments"
-        "  WHERE message_id IN (SELECT id FROM ids))"
-        " DELETE FROM history.messages WHERE id IN (SELECT id FROM ids)",
-        3, (const char *[]){b->conv, first, last});
-    PQclear(res);
-    return r ? -EIO : 0;
+    return hot_delete(pg, b->conv, first, last);
 }
 
 /* One batch of conv: the number of messages tiered, 0 when nothing is
@@ -232,7 +258,9 @@ static int tier_batch(PGconn *pg, pl_store *store, const char *topic,
     pl_buf_init(&b.out, 1);
     if (pl_pg_cmd(pg, "BEGIN"))
         return -EIO;
-    r = batch_select(pg, topic, pol, &b, &res);
+    r = drop_resurrected(pg, conv);
+    if (r == 0)
+        r = batch_select(pg, topic, pol, &b, &res);
     if (r == 0 && PQntuples(res) > 0)
         r = batch_encode(pg, store, &b, res);
     if (r == 0 && b.count > 0)
@@ -252,7 +280,8 @@ static int tier_batch(PGconn *pg, pl_store *store, const char *topic,
     return r ? r : (int)b.count;
 }
 
-/* Conversations whose oldest hot message is due and archived. */
+/* Conversations whose oldest hot message is due and archived, or already
+ * in a snapshot (brought back by a rebuild). */
 static int candidates(PGconn *pg, const char *topic, const archive_policy *pol,
                       PGresult **res)
 {
@@ -268,7 +297,9 @@ static int candidates(PGconn *pg, const char *topic, const archive_policy *pol,
         " CROSS JOIN LATERAL (SELECT m.\"offset\", m.created_at FROM history.messages m"
         "  WHERE m.conversation_id = c.id ORDER BY m.\"offset\" LIMIT 1) f"
         " WHERE f.\"offset\" < o.next_offset"
-        " AND f.created_at < now() - make_interval(secs => coalesce(p.hot_seconds, $2::bigint))"
+        " AND (f.created_at < now() - make_interval(secs => coalesce(p.hot_seconds, $2::bigint))"
+        "  OR f.\"offset\" <= (SELECT max(s.last_offset) FROM archive.snapshots s"
+        "                      WHERE s.conversation_id = c.id))"
         " LIMIT $3::int",
         3, p) ? -EIO : 0;
 }

@@ -12,6 +12,7 @@ import requests
 
 from test_archive import _admin
 from test_messages import wait_conv
+from test_replay import _admin as replay_admin
 
 
 def call(user, method, path, body=None):
@@ -86,6 +87,7 @@ def cold_count(stack, conv_id):
 
 
 def test_tiering_reads_search_edit_hold_purge(api, stack):
+    started = time.time()
     alice, bob = api.user(), api.user()
     conv = alice.direct_with(bob)
     cid = conv["id"]
@@ -176,6 +178,21 @@ def test_tiering_reads_search_edit_hold_purge(api, stack):
                             ("PUT", path + "/reactions/%F0%9F%91%8D", None)):
         r = call(alice, method, p, body)
         assert r.status_code == 409 and r.json()["error"]["code"] == "archived", r.text
+
+    # A repair replay re-applies the archived events and brings their hot
+    # rows back: reads still show each message once, and the next tiering
+    # pass drops them instead of snapshotting them twice.
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 5))
+    r = replay_admin(stack, "replay", "--from", since)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert len(alice.all_messages(cid, min_position=last)) == 201
+    wait_until(lambda: sql(stack, "SELECT count(*) FROM history.messages "
+                                  f"WHERE conversation_id='{cid}'") == "100",
+               "resurrected hot rows dropped", 60)
+    assert cold_count(stack, cid) == 101
+    assert int(sql(stack, f"SELECT count(*) FROM archive.snapshots "
+                          f"WHERE conversation_id='{cid}'")) == nsnap
+    assert [m["id"] for m in alice.all_messages(cid)] == [m["id"] for m in msgs]
 
     # Legal holds block purge, on the conversation and on a user.
     hc = cli_ok(stack, "hold", "conversation", cid, "--by", "legal", "--reason", "case 1")
