@@ -8,6 +8,7 @@
 #include "pusher_feed.h"
 #include "pusher_hub.h"
 #include "pusher_presence.h"
+#include "pusher_replay.h"
 #include "pusher_util.h"
 #include "pusher_ws.h"
 
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #define HUB_MAX_QUEUE 8192
+#define REPLAY_MAX_QUEUE 4096 /* resume entries waiting for the worker */
 #define EXIT_CONFIG 2
 
 typedef struct app {
@@ -26,7 +28,9 @@ typedef struct app {
     pusher_hub *hub;
     pusher_feed *feed;
     pusher_presence *presence;
+    pusher_replay *replay;
     pusher_ws *ws;
+    long long resume_max_convs, drain_jitter_ms;
 } app;
 
 static pusher_ws *signal_ws; /* set once before signals are installed */
@@ -161,13 +165,42 @@ static int start_presence(app *a, const pl_svc_common *c)
     return r ? 1 : 0;
 }
 
+/* The resume worker and the settings around resume and drain. */
+static int start_replay(app *a, const pl_svc_common *c)
+{
+    pusher_replay_cfg rc = {.brokers = c->kafka_brokers, .topic = c->events_topic,
+                            .pg_dsn = c->pg_dsn, .instance = c->instance, .hub = a->hub,
+                            .max_queue = REPLAY_MAX_QUEUE};
+    char err[512], q[560];
+    int r;
+
+    if (pl_cfg_int("PARLEY_RESUME_MAX_RECORDS", 10000, 0, 10000000, &rc.max_records) ||
+        pl_cfg_int("PARLEY_RESUME_MAX_CONVERSATIONS", 100, 0, PUSHER_REQ_MAX_RESUME,
+                   &a->resume_max_convs) ||
+        pl_cfg_int("PARLEY_DRAIN_JITTER_MS", 2000, 0, 60000, &a->drain_jitter_ms)) {
+        pl_error("config_error", "setting=PARLEY_RESUME_MAX_RECORDS,"
+                 "PARLEY_RESUME_MAX_CONVERSATIONS,PARLEY_DRAIN_JITTER_MS reason=\"range\"");
+        return EXIT_CONFIG;
+    }
+    err[0] = '\0';
+    r = pusher_replay_new(&a->replay, &rc, err, sizeof(err));
+    if (r == -EINVAL) {
+        pl_error("config_error", "setting=kafka reason=%s", pusher_quote(q, sizeof(q), err));
+        return EXIT_CONFIG;
+    }
+    return r ? 1 : 0;
+}
+
 static int start_ws(app *a, const pl_svc_common *c)
 {
     const char *origins = pl_cfg_str("PARLEY_WS_ALLOWED_ORIGINS",
                                      "http://127.0.0.1:8080,http://localhost:8080");
     pusher_ws_cfg wc = {.addr = c->http_addr, .port = (int)c->http_port, .origins = origins,
                         .public_key = c->pubkey, .hub = a->hub, .metrics = a->metrics,
-                        .presence = a->presence, .ready = feed_ready, .ready_arg = a};
+                        .presence = a->presence, .replay = a->replay,
+                        .resume_max_conversations = a->resume_max_convs,
+                        .drain_jitter_ms = a->drain_jitter_ms,
+                        .ready = feed_ready, .ready_arg = a};
     int r = pusher_ws_new(&a->ws, &wc);
 
     if (r == -EINVAL) {
@@ -191,6 +224,7 @@ static void teardown(app *a)
     if (a->hub)
         pusher_hub_close(a->hub);
     pusher_feed_free(a->feed);
+    pusher_replay_free(a->replay);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_DFL;
     sigaction(SIGTERM, &sa, NULL);
@@ -220,6 +254,8 @@ int main(void)
     if (!code)
         code = start_presence(&a, &c);
     if (!code)
+        code = start_replay(&a, &c);
+    if (!code)
         code = start_ws(&a, &c);
     if (code)
         goto out;
@@ -229,6 +265,8 @@ int main(void)
     r = pusher_feed_start(a.feed);
     if (!r && (r = pusher_presence_start(a.presence)) != 0)
         pl_error("presence_start_failed", "err=%d", r);
+    if (!r && (r = pusher_replay_start(a.replay)) != 0)
+        pl_error("replay_start_failed", "err=%d", r);
     if (r) {
         pl_error("feed_start_failed", "err=%d", r);
         goto out;

@@ -227,6 +227,38 @@ int pusher_build_simple(const char *type, char **json, size_t *len)
     return pl_jw_finish(&w, json, len);
 }
 
+int pusher_build_resume_end(const char *conv, const char *pos, const char *reason,
+                            char **json, size_t *len)
+{
+    pl_jw w;
+    int r = pl_jw_init(&w);
+
+    if (r)
+        return r;
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "type", reason ? "resume.gap" : "resume.done");
+    pl_jw_kstr(&w, "conversation_id", conv);
+    pl_jw_kstr(&w, reason ? "from" : "position", pos);
+    if (reason)
+        pl_jw_kstr(&w, "reason", reason);
+    pl_jw_end_obj(&w);
+    return pl_jw_finish(&w, json, len);
+}
+
+int pusher_build_reconnect(long long after_ms, char **json, size_t *len)
+{
+    pl_jw w;
+    int r = pl_jw_init(&w);
+
+    if (r)
+        return r;
+    pl_jw_obj(&w);
+    pl_jw_kstr(&w, "type", "reconnect");
+    pl_jw_kint(&w, "after_ms", after_ms);
+    pl_jw_end_obj(&w);
+    return pl_jw_finish(&w, json, len);
+}
+
 int pusher_build_error(const char *code, const char *message, char **json, size_t *len)
 {
     pl_jw w;

@@ -28,6 +28,14 @@ int pusher_build_ready(const char *user_id, const char *session_id, char **json,
                        size_t *len);
 /* {"type":"pong"} and the like: a frame that is just a type. */
 int pusher_build_simple(const char *type, char **json, size_t *len);
+/* The end of a resume of one conversation: {"type":"resume.done",
+ * "conversation_id","position"} (pos: the newest position sent), or with
+ * reason non-NULL {"type":"resume.gap","conversation_id","from","reason"}
+ * (pos: page the REST history after it). */
+int pusher_build_resume_end(const char *conv, const char *pos, const char *reason,
+                            char **json, size_t *len);
+/* {"type":"reconnect","after_ms":n}: the server is going away. */
+int pusher_build_reconnect(long long after_ms, char **json, size_t *len);
 int pusher_build_error(const char *code, const char *message, char **json, size_t *len);
 
 #endif

@@ -2,12 +2,9 @@
 #include "pl_event.h"
 #include "pl_kafka.h"
 #include "pl_log.h"
-#include "pl_num.h"
-#include "pl_pg.h"
-#include "pl_pos.h"
 #include "pl_time.h"
-#include "pusher_build.h"
 #include "pusher_cache.h"
+#include "pusher_route.h"
 #include "pusher_util.h"
 
 #include <errno.h>
@@ -15,29 +12,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FEED_MAX_CONVERSATIONS 100000
 #define FEED_DEDUP_IDS 65536
 #define FEED_POLL_MS 200
 #define FEED_METADATA_MS 2000
 #define FEED_LAG_EVERY_MS 5000
-#define FEED_PG_WAIT_MS 1000
-
-#define FEED_LAG_WAIT_MS 5000 /* how long an event waits for the projection */
-#define FEED_LAG_RETRY_MS 20
-
-/* Who was a member right after offset $4, with how far the projection has
- * got, in one statement (one snapshot). The rows are exact only once
- * next_offset is past $4; until then the caller waits. The log keeps the
- * answer exact also when the projection has run ahead of us. */
-static const char members_sql[] =
-    "SELECT o.n, l.user_id::text FROM"
-    " (SELECT coalesce((SELECT next_offset FROM history.offsets"
-    "   WHERE topic = $2 AND partition = $3::int), 0) AS n) o"
-    " LEFT JOIN LATERAL (SELECT DISTINCT ON (user_id) user_id, present"
-    "   FROM history.member_log WHERE conversation_id = $1 AND \"offset\" <= $4::bigint"
-    "   ORDER BY user_id, \"offset\" DESC) l ON l.present";
 
 enum { FEED_EVENTS, FEED_SESSIONS, FEED_EPHEMERAL, FEED_NTOPICS };
 
@@ -45,12 +25,9 @@ struct pusher_feed {
     rd_kafka_t *rk;
     char *topic;                    /* == topics[FEED_EVENTS] */
     char *topics[FEED_NTOPICS];
-    pl_pg_pool *pg;
+    pusher_route *route; /* events -> frames, membership exact by offset */
     pusher_hub *hub;
     pl_metrics *metrics;
-    pusher_members_cache *members;
-    pusher_dedup *dedup;
-    pusher_members *scratch; /* feed_members' uncached answer */
     rd_kafka_topic_partition_list_t *assigned;
     char *value; /* PL_EVENT_MAX + 1: pl_event_parse wants a NUL after the JSON */
     pthread_t thread;
@@ -62,9 +39,12 @@ struct pusher_feed {
 
 static void feed_reject(pusher_feed *f, const char *reason)
 {
-    char labels[64];
-    snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
-    pl_metrics_add(f->metrics, "pusher_events_rejected_total", labels, 1);
+    pusher_route_reject(f->route, reason);
+}
+
+static int feed_sink(void *arg, pusher_delivery *d)
+{
+    return pusher_hub_push(arg, d);
 }
 
 /* Runs on the feed thread (the main queue is forwarded to the consumer). */
@@ -132,11 +112,10 @@ int pusher_feed_new(pusher_feed **out, const pusher_feed_cfg *cfg, pusher_hub *h
     f->value = malloc(PL_EVENT_MAX + 1);
     if (!f->topic || !f->topics[FEED_SESSIONS] || !f->topics[FEED_EPHEMERAL] || !f->value)
         goto out;
-    r = pusher_members_cache_new(&f->members, FEED_MAX_CONVERSATIONS);
-    if (!r)
-        r = pusher_dedup_new(&f->dedup, FEED_DEDUP_IDS);
-    if (!r)
-        r = pl_pg_pool_new(&f->pg, cfg->pg_dsn, 1);
+    r = pusher_route_new(&f->route, &(pusher_route_cfg){
+        .topic = cfg->topic, .pg_dsn = cfg->pg_dsn, .metrics = metrics,
+        .max_conversations = FEED_MAX_CONVERSATIONS, .dedup_ids = FEED_DEDUP_IDS,
+        .sink = feed_sink, .sink_arg = hub, .stop = &f->stop});
     if (!r)
         r = feed_conf(&conf, cfg, err, errlen);
     if (r)
@@ -242,300 +221,6 @@ static void feed_update_lag(pusher_feed *f)
     rd_kafka_topic_partition_list_destroy(pos);
 }
 
-/* Members of conv right after offset upto of partition, read once.
- * -EAGAIN while the projection has not applied upto yet. */
-static int feed_query_members(pusher_feed *f, const char *conv, int32_t partition,
-                              int64_t upto, pusher_members **out)
-{
-    char part[16], off[24], err[256], q[300];
-    const char *params[4] = {conv, f->topic, part, off};
-    PGresult *res = NULL;
-    pusher_members *m = NULL;
-    long long next = 0;
-    PGconn *c;
-    int r, n;
-
-    snprintf(part, sizeof(part), "%d", (int)partition);
-    snprintf(off, sizeof(off), "%lld", (long long)upto);
-    c = pl_pg_acquire(f->pg, FEED_PG_WAIT_MS);
-    if (!c) {
-        pl_warn("pg_unavailable", "conversation_id=%s", conv);
-        return -EIO;
-    }
-    r = pl_pg_exec(c, &res, err, sizeof(err), members_sql, 4, params);
-    pl_pg_release(f->pg, c);
-    if (r) {
-        pl_error("pg_query_failed", "conversation_id=%s err=%s", conv,
-                 pusher_quote(q, sizeof(q), err));
-        goto out;
-    }
-    n = PQntuples(res);
-    r = -EAGAIN;
-    if (n < 1 || pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, &next) ||
-        (upto != INT64_MAX && next <= upto))
-        goto out;
-    if (PQgetisnull(res, 0, 1))
-        n = 0; /* nobody: a deleted group, or one we may not know yet */
-    r = -E2BIG;
-    m = pusher_members_new((size_t)n);
-    if (!m)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        const char *uid = PQgetvalue(res, i, 1);
-        r = -EINVAL;
-        if (!pl_id_valid(uid))
-            goto out;
-        memcpy(m->ids[i], uid, PL_ID_LEN);
-    }
-    *out = m;
-    m = NULL;
-    r = 0;
-out:
-    free(m);
-    PQclear(res);
-    return r;
-}
-
-/* feed_query_members, waiting (bounded) for the projection to catch up.
- * Blocks this thread, and so every partition: only misses and
- * membership events come here, and the projector is usually milliseconds
- * behind. -ETIMEDOUT when it stayed behind. */
-static int feed_members_at(pusher_feed *f, const char *conv, int32_t partition,
-                           int64_t upto, pusher_members **out)
-{
-    int64_t end = pl_time_mono_ms() + FEED_LAG_WAIT_MS;
-    int r;
-
-    while ((r = feed_query_members(f, conv, partition, upto, out)) == -EAGAIN &&
-           !atomic_load(&f->stop)) {
-        if (pl_time_mono_ms() >= end)
-            return -ETIMEDOUT;
-        struct timespec ts = {0, FEED_LAG_RETRY_MS * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return r == -EAGAIN ? -ESHUTDOWN : r;
-}
-
-/* Cache first, then Postgres as of just before the event km, which is
- * what keeps a removed member from getting anything after their removal
- * even when this pusher has never seen the conversation. *members is
- * borrowed from the cache. */
-static int feed_members_exact(pusher_feed *f, const char *conv, const rd_kafka_message_t *km,
-                              const pusher_members **members)
-{
-    pusher_members *m = NULL;
-    int r;
-
-    *members = pusher_members_cache_get(f->members, conv);
-    if (*members)
-        return 0;
-    r = feed_members_at(f, conv, km->partition, km->offset - 1, &m);
-    if (r)
-        return r;
-    r = pusher_members_cache_put(f->members, conv, m); /* takes m */
-    if (r)
-        return r;
-    *members = pusher_members_cache_get(f->members, conv);
-    return 0;
-}
-
-/* For events outside the events topic (no offset to be exact about): the
- * cache, else the projection as it is now. Such an answer is never
- * cached, since the projection may lag what this pusher already applied.
- * *members is borrowed until the next call. */
-static int feed_members(pusher_feed *f, const char *conv, const pusher_members **members)
-{
-    int r;
-
-    *members = pusher_members_cache_get(f->members, conv);
-    if (*members)
-        return 0;
-    free(f->scratch);
-    f->scratch = NULL;
-    r = feed_query_members(f, conv, 0, INT64_MAX, &f->scratch);
-    if (r == 0 && f->scratch->n == 0)
-        r = -ENOENT;
-    *members = f->scratch;
-    return r;
-}
-
-static int feed_deliver(pusher_feed *f, char *json, size_t len, int64_t ts_ms,
-                        const pusher_members *to)
-{
-    pusher_delivery *d = NULL;
-    pusher_frame *frame = NULL;
-    int r = pusher_frame_from_json(&frame, json, len);
-
-    if (r)
-        return r;
-    r = pusher_delivery_new(&d, frame, ts_ms, (const char(*)[PL_ID_LEN])to->ids, to->n);
-    if (r)
-        return r;
-    return pusher_hub_push(f->hub, d);
-}
-
-static int feed_conversation_created(pusher_feed *f, const pl_event *ev, const char *pos)
-{
-    pusher_members *m = NULL;
-    char *json = NULL;
-    size_t len = 0;
-    int r = pusher_build_conversation_created(ev, pos, &json, &len, &m);
-
-    if (r)
-        return r;
-    r = feed_deliver(f, json, len, ev->ts_ms, m);
-    /* The frame already went out, so a failed cache put only costs a query. */
-    pusher_members_cache_put(f->members, ev->conversation_id, m);
-    return r;
-}
-
-static int feed_skip(pusher_feed *f, int r, const pl_event *ev, const char *pos)
-{
-    if (r == -ETIMEDOUT) {
-        pl_warn("projection_lag", "conversation_id=%s event_id=%s position=%s msg=\"the "
-                "projection stayed behind; event not pushed\"", ev->conversation_id, ev->id,
-                pos);
-        feed_reject(f, "projection_lag");
-    } else if (r != -ESHUTDOWN) {
-        feed_reject(f, "no_members");
-    }
-    return 0;
-}
-
-/* Delivers an event to the conversation's members as of the event. A
- * message from a non-member is dropped, as the projection drops it. */
-static int feed_to_members(pusher_feed *f, const pl_event *ev, const char *pos,
-                           const rd_kafka_message_t *km)
-{
-    const pusher_members *to = NULL;
-    char *json = NULL;
-    size_t len = 0;
-    int msg = strcmp(ev->type, "message.created") == 0;
-    int r = msg ? pusher_build_message_created(ev, pos, &json, &len)
-                : pusher_build_generic(ev, pos, &json, &len);
-
-    if (r)
-        return r;
-    r = feed_members_exact(f, ev->conversation_id, km, &to);
-    if (!r && (to->n == 0 || (msg && !pusher_members_has(to, ev->actor))))
-        r = -ENOENT;
-    if (r) {
-        free(json);
-        return feed_skip(f, r, ev, pos);
-    }
-    return feed_deliver(f, json, len, ev->ts_ms, to);
-}
-
-static int feed_is_membership(const char *type)
-{
-    return !strcmp(type, "member.added") || !strcmp(type, "member.removed") ||
-           !strcmp(type, "member.role_changed") || !strcmp(type, "conversation.deleted");
-}
-
-/* 1 when the projection applied ev, judged from the members before and
- * after it (the projector re-checks every rule, and may refuse). */
-static int feed_applied(const pl_event *ev, const pusher_members *before,
-                        const pusher_members *after)
-{
-    const char *user = pl_json_str(ev->data, "user_id");
-
-    if (!strcmp(ev->type, "conversation.deleted"))
-        return before->n > 0 && after->n == 0;
-    if (!user)
-        return 0;
-    if (!strcmp(ev->type, "member.added"))
-        return !pusher_members_has(before, user) && pusher_members_has(after, user);
-    if (!strcmp(ev->type, "member.removed"))
-        return pusher_members_has(before, user) && !pusher_members_has(after, user);
-    return pusher_members_has(after, user); /* role_changed: ids alone cannot tell */
-}
-
-/* A membership event: the frame goes to everyone who was a member before
- * or after it (a removed member gets the frame about themselves, a new
- * member the one that adds them), then the cache moves to "after", so
- * nothing later reaches a removed member. */
-static int feed_membership(pusher_feed *f, const pl_event *ev, const char *pos,
-                           const rd_kafka_message_t *km)
-{
-    const pusher_members *cached = NULL;
-    pusher_members *before = NULL, *after = NULL, *to = NULL;
-    char *json = NULL;
-    size_t len = 0;
-    int r = feed_members_exact(f, ev->conversation_id, km, &cached);
-
-    if (!r && !(before = pusher_members_dup(cached)))
-        r = -ENOMEM;
-    if (!r)
-        r = feed_members_at(f, ev->conversation_id, km->partition, km->offset, &after);
-    if (r) {
-        feed_skip(f, r, ev, pos);
-        /* Unknown state: forget it, the next event reads it afresh. */
-        pusher_members_cache_del(f->members, ev->conversation_id);
-        goto out;
-    }
-    if (!feed_applied(ev, before, after)) {
-        feed_reject(f, "not_applied");
-    } else if (!(to = pusher_members_union(before, after))) {
-        r = -ENOMEM;
-    } else if ((r = pusher_build_generic(ev, pos, &json, &len)) == 0) {
-        r = feed_deliver(f, json, len, ev->ts_ms, to);
-    }
-    pusher_members_cache_put(f->members, ev->conversation_id, after); /* takes after */
-    after = NULL;
-out:
-    free(before);
-    free(after);
-    free(to);
-    return r;
-}
-
-static void feed_event(pusher_feed *f, const rd_kafka_message_t *m)
-{
-    char err[160], pos[PL_POS_LEN];
-    pl_event ev;
-    int r;
-
-    if (m->len > PL_EVENT_MAX) {
-        pl_warn("event_rejected", "position=p%d.o%lld reason=too_large", (int)m->partition,
-                (long long)m->offset);
-        feed_reject(f, "invalid");
-        return;
-    }
-    memcpy(f->value, m->payload, m->len);
-    f->value[m->len] = '\0';
-    r = pl_event_parse(f->value, m->len, &ev, err, sizeof(err));
-    pl_metrics_add(f->metrics, "pusher_events_consumed_total", "", 1);
-    if (r) {
-        char q[200];
-        pl_warn("event_rejected", "position=p%d.o%lld reason=%s", (int)m->partition,
-                (long long)m->offset, pusher_quote(q, sizeof(q), err));
-        feed_reject(f, "invalid");
-        return;
-    }
-    pl_pos_format(pos, (pl_pos){.partition = m->partition, .offset = m->offset});
-    if (pusher_dedup_check(f->dedup, ev.id) == 1) {
-        pl_debug("event_duplicate", "event_id=%s position=%s", ev.id, pos);
-        feed_reject(f, "duplicate");
-        goto out;
-    }
-    if (strcmp(ev.type, "conversation.created") == 0)
-        r = feed_conversation_created(f, &ev, pos);
-    else if (strcmp(ev.type, "invite.created") == 0)
-        r = 0; /* internal: carries a code hash, not for clients */
-    else if (feed_is_membership(ev.type))
-        r = feed_membership(f, &ev, pos, m);
-    else
-        r = feed_to_members(f, &ev, pos, m);
-    if (r == -EINVAL) {
-        pl_warn("event_rejected", "event_id=%s position=%s reason=bad_data", ev.id, pos);
-        feed_reject(f, "invalid");
-    } else if (r && r != -ESHUTDOWN) {
-        pl_error("event_failed", "event_id=%s position=%s err=%d", ev.id, pos, r);
-    }
-out:
-    pl_event_free(&ev);
-}
-
 /* Copies a record into f->value, NUL-terminated. -EINVAL when too big. */
 static int feed_copy(pusher_feed *f, const rd_kafka_message_t *m)
 {
@@ -596,13 +281,29 @@ out:
     yajl_tree_free(t);
 }
 
+/* Takes json: a frame from outside the events topic (no position). */
+static int feed_deliver(pusher_feed *f, char *json, size_t len, int64_t ts_ms,
+                        const pusher_members *to)
+{
+    pusher_delivery *d = NULL;
+    pusher_frame *frame = NULL;
+    int r = pusher_frame_from_json(&frame, json, len);
+
+    if (r)
+        return r;
+    r = pusher_delivery_new(&d, frame, ts_ms, (const char(*)[PL_ID_LEN])to->ids, to->n);
+    if (r)
+        return r;
+    return pusher_hub_push(f->hub, d);
+}
+
 /* The members of ev's conversation but its actor: who sees a typing event. */
 static int feed_others(pusher_feed *f, const pl_event *ev, pusher_members **out)
 {
     const pusher_members *all = NULL;
     pusher_members *m;
     size_t n = 0;
-    int r = feed_members(f, ev->conversation_id, &all);
+    int r = pusher_route_members_now(f->route, ev->conversation_id, &all);
 
     if (r)
         return r;
@@ -669,7 +370,7 @@ static void feed_poll(pusher_feed *f)
     else if (strcmp(topic, f->topics[FEED_EPHEMERAL]) == 0)
         feed_ephemeral(f, m);
     else
-        feed_event(f, m);
+        pusher_route_record(f->route, m);
     rd_kafka_message_destroy(m);
 }
 
@@ -717,10 +418,7 @@ void pusher_feed_free(pusher_feed *f)
     }
     if (f->assigned)
         rd_kafka_topic_partition_list_destroy(f->assigned);
-    pusher_dedup_free(f->dedup);
-    pusher_members_cache_free(f->members);
-    free(f->scratch);
-    pl_pg_pool_free(f->pg);
+    pusher_route_free(f->route);
     free(f->value);
     for (int i = 0; i < FEED_NTOPICS; i++)
         free(f->topics[i]);

@@ -31,6 +31,7 @@ int pusher_delivery_new(pusher_delivery **out, pusher_frame *frame, int64_t ts_m
     memcpy(d->users, users, nusers * sizeof(*d->users));
     d->nusers = nusers;
     d->ts_ms = ts_ms;
+    d->offset = -1;
     d->frame = frame;
     frame = NULL;
     *out = d;

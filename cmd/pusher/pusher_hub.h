@@ -20,17 +20,34 @@
 typedef struct pusher_hub pusher_hub;
 typedef void (*pusher_hub_wake_fn)(void *arg);
 
+/* What a delivery is for the lws thread. */
+typedef enum {
+    PUSHER_DELIVERY_LIVE,         /* fan out to users' sessions */
+    PUSHER_DELIVERY_REPLAY,       /* one replayed frame for session `serial` */
+    PUSHER_DELIVERY_REPLAY_DONE,  /* that session's replay of conv is complete */
+    PUSHER_DELIVERY_REPLAY_GAP,   /* ...could not be done: gap_reason says why */
+} pusher_delivery_kind;
+
 typedef struct pusher_delivery {
-    pusher_frame *frame;       /* one reference, owned */
+    pusher_delivery_kind kind;
+    pusher_frame *frame;       /* one reference, owned; NULL for DONE and GAP */
     int64_t ts_ms;             /* event time, for the delivery histogram */
     size_t nusers;
     char (*users)[PL_ID_LEN];  /* owned */
     /* Nonzero: a revocation. Only users[0]'s sockets authenticated with
      * this session id get the frame, and are then closed with 4401. */
     char close_sid[PL_ID_LEN];
+    /* The events-topic record the frame came from: conv, partition and
+     * offset; offset -1 for frames from elsewhere (typing, revocations). */
+    char conv[PL_ID_LEN];
+    int32_t partition;
+    int64_t offset;
+    uint64_t serial;           /* REPLAY*: the session (ws_session.serial) */
+    const char *gap_reason;    /* REPLAY_GAP: a static string */
 } pusher_delivery;
 
-/* Takes ownership of frame (unref'd on error) and copies users. */
+/* Takes ownership of frame (unref'd on error; may be NULL) and copies
+ * users. kind LIVE, offset -1. */
 int pusher_delivery_new(pusher_delivery **out, pusher_frame *frame, int64_t ts_ms,
                         const char (*users)[PL_ID_LEN], size_t nusers);
 /* Releases the frame reference and the delivery. Accepts NULL. */

@@ -5,10 +5,13 @@
 #include "pl_time.h"
 #include "pl_token.h"
 #include "pusher_build.h"
+#include "pusher_conv.h"
 #include "pusher_map.h"
+#include "pusher_req.h"
 #include "pusher_util.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stddef.h>
@@ -23,6 +26,12 @@
 #define WS_DRAIN_BATCH 1024      /* deliveries per wakeup, so sockets get turns */
 #define WS_MAX_ORIGINS 32
 #define WS_CLOSE_UNAUTHORIZED 4401
+#define WS_CLOSE_BAD_REQUEST 4400
+#define WS_MAX_CONVS 10000       /* conversations whose last offset a socket tracks */
+/* A replayed frame that finds more than this queued ends its replay with
+ * resume.gap: the client pages the rest over REST instead of being
+ * dropped as slow. */
+#define WS_REPLAY_QUEUE_MAX (WS_MAX_QUEUE / 2)
 /* Revoked session ids remembered, so their still-valid access tokens
  * cannot open new sockets here (FIFO; an access token lives 15 min). */
 #define WS_REVOKED_MAX 16384
@@ -36,7 +45,10 @@ typedef struct ws_session {
     pusher_frame **q;                 /* ring of queued frames, one ref each */
     size_t qhead, qlen, qcap;
     char sid[PL_ID_LEN];
+    uint64_t serial;                  /* names the session to the replay worker */
+    pusher_convs *convs;              /* per conversation: last offset, resume state */
     int is_ws, authed;
+    int drain_close;                  /* the timer closes for the drain */
     int close_code;                   /* nonzero: close on next writeable */
     int close_flush;                  /* ...once the queued frames are out */
     const char *close_reason;
@@ -48,6 +60,10 @@ struct pusher_ws {
     pusher_hub *hub;
     pl_metrics *metrics;
     pusher_presence *presence;
+    pusher_replay *replay;
+    long long resume_max_convs;
+    long long drain_jitter_ms;
+    uint64_t next_serial;
     pusher_ws_ready_fn ready;
     void *ready_arg;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
@@ -65,6 +81,11 @@ struct pusher_ws {
     lws_retry_bo_t retry;
     struct lws_protocols protocols[2];
 };
+
+static ws_session *ws_of(pusher_hub_node *n)
+{
+    return (ws_session *)((char *)n - offsetof(ws_session, node));
+}
 
 static int ws_close(ws_session *s, int code, const char *reason)
 {
@@ -91,6 +112,18 @@ static void ws_close_soon(ws_session *s, int code, const char *reason)
     s->close_code = code;
     s->close_reason = reason;
     ws_queue_clear(s);
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, WS_DRAIN_S);
+    lws_callback_on_writable(s->wsi);
+}
+
+/* ws_close_soon after the queued frames are written. */
+static void ws_close_soon_flush(ws_session *s, int code, const char *reason)
+{
+    if (s->close_code)
+        return;
+    s->close_code = code;
+    s->close_reason = reason;
+    s->close_flush = 1;
     lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, WS_DRAIN_S);
     lws_callback_on_writable(s->wsi);
 }
@@ -190,11 +223,71 @@ static int ws_auth_failed(ws_session *s, const char *why)
     return ws_close(s, WS_CLOSE_UNAUTHORIZED, "unauthorized");
 }
 
-/* The first frame. Tokens never reach the logs. */
-static int ws_auth(ws_session *s, yajl_val t)
+/* resume.gap or resume.done for conv; pos is the position it names. */
+static void ws_send_resume_end(ws_session *s, const char *conv, pl_pos pos, const char *gap)
 {
-    const char *type = pl_json_str(t, "type");
-    const char *tok = pl_json_str(t, "access_token");
+    char text[PL_POS_LEN], *json = NULL;
+    size_t len = 0;
+    int r;
+
+    pl_pos_format(text, pos);
+    r = pusher_build_resume_end(conv, text, gap, &json, &len);
+    ws_send_json(s, r, json, len);
+}
+
+static void ws_emit_held(void *arg, pusher_frame *f)
+{
+    ws_enqueue(arg, f);
+}
+
+/* Ends conv's replay: with a gap, resume.gap first (from the newest
+ * position queued, so the client pages REST from exactly there), then the
+ * held live frames; without, the held frames then resume.done. */
+static void ws_resume_end(ws_session *s, const char *conv, const char *gap)
+{
+    pl_pos last;
+
+    if (!pusher_convs_replaying(s->convs, conv, &last))
+        return;
+    if (gap)
+        ws_send_resume_end(s, conv, last, gap);
+    pusher_convs_end(s->convs, conv, ws_emit_held, s, &last);
+    if (!gap)
+        ws_send_resume_end(s, conv, last, NULL);
+}
+
+/* The resume map of the auth frame: every conversation in it either gets
+ * a replay or an explicit resume.gap, never silence. Live frames of a
+ * conversation being replayed are held from this moment on. */
+static void ws_resume(ws_session *s, const pusher_req *req)
+{
+    size_t n = req->nresume, ok = 0;
+
+    if (n > (size_t)s->srv->resume_max_convs)
+        n = (size_t)s->srv->resume_max_convs;
+    for (size_t i = 0; i < req->nresume; i++) {
+        const pusher_req_resume *e = &req->resume[i];
+        if (i >= n || !s->srv->replay || pusher_convs_begin(s->convs, e->conversation_id, e->pos))
+            ws_send_resume_end(s, e->conversation_id, e->pos,
+                               i >= n ? "too_many" : "unavailable");
+        else
+            ok++;
+    }
+    if (!ok)
+        return;
+    if (pusher_replay_submit(s->srv->replay, s->node.user_id, s->serial, req->resume, n) == 0) {
+        pl_info("resume", "user_id=%s session_id=%s conversations=%zu", s->node.user_id,
+                s->sid, ok);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) /* the worker's queue is full */
+        ws_resume_end(s, req->resume[i].conversation_id, "busy");
+}
+
+/* The first frame. Tokens never reach the logs. */
+static int ws_auth(ws_session *s, const pusher_req *req)
+{
+    const char *tok = req->access_token;
     const char *why = NULL;
     pl_token_claims c;
     char ip[64] = "", *json = NULL;
@@ -202,7 +295,7 @@ static int ws_auth(ws_session *s, yajl_val t)
     int r;
 
     lws_get_peer_simple(s->wsi, ip, sizeof(ip));
-    if (!type || strcmp(type, "auth") != 0)
+    if (req->type != PUSHER_REQ_AUTH)
         why = "expected_auth";
     else if (!tok || strnlen(tok, PL_TOKEN_MAX + 1) > PL_TOKEN_MAX)
         why = "malformed";
@@ -212,8 +305,8 @@ static int ws_auth(ws_session *s, yajl_val t)
         why = "revoked";
     if (why)
         return ws_auth_failed(s, why);
-    r = pusher_hub_index_add(s->srv->hub, &s->node, c.sub);
-    if (r)
+    if (pusher_convs_new(&s->convs, WS_MAX_CONVS) ||
+        pusher_hub_index_add(s->srv->hub, &s->node, c.sub))
         return ws_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
     memcpy(s->sid, c.sid, PL_ID_LEN);
     s->authed = 1;
@@ -221,20 +314,22 @@ static int ws_auth(ws_session *s, yajl_val t)
     lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
     pl_info("client_auth_ok", "peer=%s user_id=%s session_id=%s", ip, c.sub, c.sid);
     r = pusher_build_ready(c.sub, c.sid, &json, &len);
-    return ws_send_json(s, r, json, len) ? -1 : 0;
+    if (ws_send_json(s, r, json, len))
+        return -1;
+    ws_resume(s, req);
+    return 0;
 }
 
-static int ws_request(ws_session *s, yajl_val t)
+static int ws_request(ws_session *s, const pusher_req *req)
 {
-    const char *type = pl_json_str(t, "type");
     char *json = NULL;
     size_t len = 0;
     int r;
 
-    if (type && strcmp(type, "ping") == 0) {
+    if (req->type == PUSHER_REQ_PING) {
         r = pusher_build_simple("pong", &json, &len);
         r = ws_send_json(s, r, json, len);
-    } else if (type && strcmp(type, "auth") == 0) {
+    } else if (req->type == PUSHER_REQ_AUTH) {
         r = ws_send_error(s, "bad_request", "already authenticated");
     } else {
         r = ws_send_error(s, "bad_request", "unknown frame type");
@@ -244,21 +339,28 @@ static int ws_request(ws_session *s, yajl_val t)
 }
 
 /* A whole client message. Invalid JSON closes with 1003: it means a broken
- * client, and an error frame would only be ignored by it. */
+ * client, and an error frame would only be ignored by it. A malformed
+ * resume map closes with 4400: retrying the same frame cannot help. */
 static int ws_message(ws_session *s, const char *msg, size_t len)
 {
-    yajl_val t = NULL;
+    pusher_req req;
     char err[128];
-    int r;
+    int r = pusher_req_parse(msg, len, &req, err, sizeof(err));
 
-    if (pl_json_parse(msg, len, &t, err, sizeof(err)) || !YAJL_IS_OBJECT(t)) {
-        yajl_tree_free(t);
+    if (r == -EBADMSG) {
+        pl_info("client_bad_request", "user_id=%s reason=%s",
+                s->authed ? s->node.user_id : "-", err);
+        return ws_close(s, WS_CLOSE_BAD_REQUEST, "bad resume");
+    }
+    if (r == -ENOMEM)
+        return ws_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+    if (r) {
         if (!s->authed)
             return ws_auth_failed(s, "invalid_json");
         return ws_close(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "invalid json");
     }
-    r = s->authed ? ws_request(s, t) : ws_auth(s, t);
-    yajl_tree_free(t);
+    r = s->authed ? ws_request(s, &req) : ws_auth(s, &req);
+    pusher_req_free(&req);
     return r;
 }
 
@@ -316,6 +418,7 @@ static void ws_established(ws_session *s, struct lws *wsi, pusher_ws *srv)
     s->wsi = wsi;
     s->srv = srv;
     s->is_ws = 1;
+    s->serial = ++srv->next_serial;
     pl_buf_init(&s->rx, WS_MAX_FRAME);
     s->next = srv->sessions;
     if (s->next)
@@ -346,6 +449,8 @@ static void ws_closed(ws_session *s)
         s->next->prev = s->prev;
     ws_queue_clear(s);
     free(s->q);
+    pusher_convs_free(s->convs);
+    s->convs = NULL;
     pl_buf_free(&s->rx);
     s->is_ws = 0;
     srv->open--;
@@ -467,7 +572,7 @@ static void ws_revoke(pusher_ws *srv, pusher_delivery *d)
     pusher_hub_node *n = d->nusers ? pusher_hub_index_first(srv->hub, d->users[0]) : NULL;
 
     for (; n; n = n->next) {
-        ws_session *s = (ws_session *)((char *)n - offsetof(ws_session, node));
+        ws_session *s = ws_of(n);
         if (strcmp(s->sid, d->close_sid) != 0 || s->close_code)
             continue;
         pl_info("session_closed", "user_id=%s session_id=%s reason=revoked", n->user_id,
@@ -497,6 +602,32 @@ static void ws_remember_revoked(pusher_ws *srv, const char *sid)
     }
 }
 
+/* A live frame for one session: frames of the events log pass the
+ * session's per-conversation state (no repeats, held while replaying). */
+static void ws_live(ws_session *s, pusher_delivery *d)
+{
+    pl_pos pos = {.partition = d->partition, .offset = d->offset};
+
+    if (d->offset < 0 || !s->convs) {
+        ws_enqueue(s, pusher_frame_ref(d->frame));
+        return;
+    }
+    switch (pusher_convs_live(s->convs, d->conv, pos, d->frame)) {
+    case PUSHER_CONV_SEND:
+        ws_enqueue(s, pusher_frame_ref(d->frame));
+        break;
+    case PUSHER_CONV_OVERFLOW:
+        /* Too much live traffic while replaying: the replay gives up, the
+         * client pages REST from what it got; this frame follows. */
+        ws_resume_end(s, d->conv, "overflow");
+        if (pusher_convs_live(s->convs, d->conv, pos, d->frame) == PUSHER_CONV_SEND)
+            ws_enqueue(s, pusher_frame_ref(d->frame));
+        break;
+    default:
+        break; /* HELD (reference taken) or DROP (sent already) */
+    }
+}
+
 static void ws_fan_out(pusher_ws *srv, pusher_delivery *d)
 {
     double age = (double)(pl_time_real_ms() - d->ts_ms) / 1000.0;
@@ -509,12 +640,41 @@ static void ws_fan_out(pusher_ws *srv, pusher_delivery *d)
 
     for (size_t i = 0; i < d->nusers; i++) {
         pusher_hub_node *n = pusher_hub_index_first(srv->hub, d->users[i]);
-        for (; n; n = n->next) {
-            ws_session *s = (ws_session *)((char *)n - offsetof(ws_session, node));
-            ws_enqueue(s, pusher_frame_ref(d->frame));
-        }
+        for (; n; n = n->next)
+            ws_live(ws_of(n), d);
     }
     pl_metrics_observe(srv->metrics, "pusher_delivery_seconds", "", age > 0 ? age : 0);
+}
+
+/* user's session `serial`, NULL when it closed meanwhile. */
+static ws_session *ws_find(pusher_ws *srv, const char *user, uint64_t serial)
+{
+    for (pusher_hub_node *n = pusher_hub_index_first(srv->hub, user); n; n = n->next)
+        if (ws_of(n)->serial == serial)
+            return ws_of(n);
+    return NULL;
+}
+
+/* From the replay worker: a replayed frame, or the end of a replay. */
+static void ws_replayed(pusher_ws *srv, pusher_delivery *d)
+{
+    ws_session *s = d->nusers ? ws_find(srv, d->users[0], d->serial) : NULL;
+    pl_pos pos = {.partition = d->partition, .offset = d->offset};
+
+    if (!s || s->close_code)
+        return;
+    if (d->kind == PUSHER_DELIVERY_REPLAY_DONE || d->kind == PUSHER_DELIVERY_REPLAY_GAP) {
+        ws_resume_end(s, d->conv, d->kind == PUSHER_DELIVERY_REPLAY_GAP ? d->gap_reason : NULL);
+        return;
+    }
+    if (!pusher_convs_replaying(s->convs, d->conv, NULL))
+        return; /* ended early (gap): the client pages the rest */
+    if (s->qlen >= WS_REPLAY_QUEUE_MAX) {
+        ws_resume_end(s, d->conv, "slow");
+        return;
+    }
+    if (pusher_convs_replayed(s->convs, d->conv, pos) == PUSHER_CONV_SEND)
+        ws_enqueue(s, pusher_frame_ref(d->frame));
 }
 
 static void ws_drain_deadline(lws_sorted_usec_list_t *sul)
@@ -523,18 +683,42 @@ static void ws_drain_deadline(lws_sorted_usec_list_t *sul)
     srv->done = 1;
 }
 
-static void ws_begin_drain(pusher_ws *srv)
+/* Tells an authenticated client to come back (elsewhere) after a random
+ * delay, so a pusher's clients do not all reconnect in the same instant,
+ * and closes with 1001 after it; frames keep flowing meanwhile. Sockets
+ * that never authenticated just close. */
+static void ws_drain_session(pusher_ws *srv, ws_session *s)
 {
-    pl_info("shutdown", "phase=closing open_sockets=%ld", srv->open);
-    srv->draining = 1;
-    for (ws_session *s = srv->sessions; s; s = s->next)
+    long long after = 0;
+    char *json = NULL;
+    size_t len = 0;
+    int r;
+
+    if (!s->authed || s->close_code) {
         ws_close_soon(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
-    lws_sul_schedule(srv->ctx, 0, &srv->drain_sul, ws_drain_deadline,
-                     (lws_usec_t)WS_DRAIN_S * LWS_US_PER_SEC);
+        return;
+    }
+    if (srv->drain_jitter_ms > 0)
+        after = (long long)randombytes_uniform((uint32_t)srv->drain_jitter_ms + 1);
+    r = pusher_build_reconnect(after, &json, &len);
+    ws_send_json(s, r, json, len);
+    s->drain_close = 1;
+    lws_set_timer_usecs(s->wsi, (lws_usec_t)after * 1000 + 1);
 }
 
-/* Woken by the Kafka thread (new deliveries) or by pusher_ws_stop. While
- * draining we still pop, so a pusher blocked on a full hub gets free. */
+static void ws_begin_drain(pusher_ws *srv)
+{
+    pl_info("shutdown", "phase=draining open_sockets=%ld jitter_ms=%lld", srv->open,
+            srv->drain_jitter_ms);
+    srv->draining = 1;
+    for (ws_session *s = srv->sessions; s; s = s->next)
+        ws_drain_session(srv, s);
+    lws_sul_schedule(srv->ctx, 0, &srv->drain_sul, ws_drain_deadline,
+                     (lws_usec_t)srv->drain_jitter_ms * 1000 +
+                         (lws_usec_t)WS_DRAIN_S * LWS_US_PER_SEC);
+}
+
+/* Woken by the Kafka thread (new deliveries) or by pusher_ws_stop. */
 static void ws_on_wake(pusher_ws *srv)
 {
     pusher_delivery *d;
@@ -543,8 +727,11 @@ static void ws_on_wake(pusher_ws *srv)
     if (srv->stop_requested && !srv->draining)
         ws_begin_drain(srv);
     for (i = 0; i < WS_DRAIN_BATCH && (d = pusher_hub_pop(srv->hub)); i++) {
-        if (!srv->draining)
+        /* Draining sessions still get everything until they close. */
+        if (d->kind == PUSHER_DELIVERY_LIVE)
             ws_fan_out(srv, d);
+        else
+            ws_replayed(srv, d);
         pusher_delivery_free(d);
     }
     if (i == WS_DRAIN_BATCH)
@@ -577,6 +764,10 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return ws_writeable(s);
     case LWS_CALLBACK_TIMER:
+        if (s->drain_close && !s->close_code) {
+            ws_close_soon_flush(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away");
+            return 0;
+        }
         if (s->authed || s->close_code)
             return 0;
         return ws_auth_failed(s, "timeout");
@@ -657,6 +848,9 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     srv->hub = cfg->hub;
     srv->metrics = cfg->metrics;
     srv->presence = cfg->presence;
+    srv->replay = cfg->replay;
+    srv->resume_max_convs = cfg->resume_max_conversations;
+    srv->drain_jitter_ms = cfg->drain_jitter_ms;
     srv->ready = cfg->ready;
     srv->ready_arg = cfg->ready_arg;
     ws_setup_protocols(srv);

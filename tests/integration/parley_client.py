@@ -94,10 +94,11 @@ class Api:
 class Socket:
     """One authenticated WebSocket; collects frames in the background."""
 
-    def __init__(self, url, token, origin=None):
+    def __init__(self, url, token, origin=None, resume=None):
         self.url = url
         self.token = token
         self.origin = origin
+        self.resume = resume  # {conversation_id: last position seen}
         self.frames = []
         self.ws = None
 
@@ -105,7 +106,10 @@ class Socket:
         headers = {"Origin": self.origin} if self.origin else None
         self.ws = await websockets.connect(self.url, extra_headers=headers,
                                            open_timeout=10, max_size=2**20)
-        await self.ws.send(json.dumps({"type": "auth", "access_token": self.token}))
+        auth = {"type": "auth", "access_token": self.token}
+        if self.resume:
+            auth["resume"] = self.resume
+        await self.ws.send(json.dumps(auth))
         ready = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert ready["type"] == "ready", ready
         self.ready = ready
@@ -139,6 +143,18 @@ def ws_url(http_url, port=None):
     if port:
         return f"ws://127.0.0.1:{port}/api/v1/ws"
     return http_url.replace("http://", "ws://") + "/api/v1/ws"
+
+
+def pos_key(pos):
+    """(partition, offset) of a position, for ordering within a conversation."""
+    p, o = pos[1:].split(".o")
+    return int(p), int(o)
+
+
+def event_frames(frames, conv_id):
+    """Frames of conv_id's log events (those that carry a position)."""
+    return [f for f in frames if f.get("conversation_id") == conv_id and "position" in f
+            and not f["type"].startswith("resume.")]
 
 
 def message_frames(frames, conv_id):

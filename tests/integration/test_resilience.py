@@ -191,38 +191,54 @@ def _settle(api, timeout=120):
         time.sleep(1)
 
 
-def test_flapping_client_catches_up_through_rest(api, base_url):
+def test_flapping_client_resumes_over_the_socket(api, base_url):
     """A client that drops its socket every second while the conversation
-    is busy sees every message exactly once: live frames plus a REST
-    catch-up from its last position after each reconnect."""
+    is busy, and reconnects with resume from the last position it saw, sees
+    every message exactly once from the socket alone: replayed after each
+    reconnect, live in between. REST is used only where the server says
+    resume.gap."""
     import asyncio
-    from parley_client import Socket, ws_url
+    from parley_client import Socket, pos_key, ws_url
     alice, bob = api.user(), api.user()
     conv = alice.direct_with(bob)["id"]
+    first = alice.send(conv, "flap start")["position"]
     sender = RetryingSender(alice, conv, "flap", 80, rate=25).start()
+    t_start = time.monotonic()
 
     async def flapper():
-        seen, last = {}, None
+        got, gaps, last, reconnects = [], 0, first, 0
         end = time.monotonic() + 60
-        while time.monotonic() < end and len(seen) < 80:
-            async with Socket(ws_url(base_url), bob.access) as s:
-                # Catch up from the last position this client saw.
-                params = {"limit": 200}
-                if last:
-                    params["after"] = last
-                page = bob.history(conv, **params)
-                for m in page["messages"]:
-                    seen.setdefault(m["id"], m)
-                    last = m["position"]
+        while time.monotonic() < end and len({p for p, _ in got}) < 80:
+            async with Socket(ws_url(base_url), bob.access, resume={conv: last}) as s:
+                reconnects += 1
                 await asyncio.sleep(1.0)
                 for f in list(s.frames):
+                    if f.get("type") == "resume.gap" and f["conversation_id"] == conv:
+                        gaps += 1
+                        page = bob.history(conv, after=f["from"], limit=200)
+                        got += [(m["position"], m["text"]) for m in page["messages"]]
                     if f.get("type") == "message.created" and f["conversation_id"] == conv:
-                        seen.setdefault(f["message"]["id"], f["message"])
-                        if int(f["position"].split(".o")[1]) > int((last or "p0.o-1").split(".o")[1]):
+                        got.append((f["position"], f["message"]["text"]))
+                        if pos_key(f["position"]) > pos_key(last):
                             last = f["position"]
-        return seen
+        return got, gaps, reconnects, time.monotonic()
 
-    seen = asyncio.run(flapper())
+    got, gaps, reconnects, t_done = asyncio.run(flapper())
     sender.join()
-    texts = sorted(m["text"] for m in seen.values() if m["text"].startswith("flap "))
-    assert len(texts) == 80 and len(set(texts)) == 80
+    texts = [t for _, t in got if t.startswith("flap ")]
+    want = [f"flap {i}" for i in range(80)]
+    lost = len(set(want) - set(texts))
+    dups = len(texts) - len(set(texts))
+    last_ack = max(sender.acked, key=lambda a: pos_key(a["position"]))["position"]
+    result = {"scenario": "flapping client, socket resume", "sent": 80,
+              "acknowledged": len(sender.acked), "delivered": len(texts), "lost": lost,
+              "duplicates": dups, "reconnects": reconnects, "resume_gaps": gaps,
+              "recovery_s": round(t_done - t_start, 2)}
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    assert (lost, dups) == (0, 0), result
+    assert texts == want, result  # in order too
+    assert gaps == 0, result  # a second's worth of messages is well within the limits
+    assert pos_key(last_ack) <= pos_key(max((p for p, _ in got), key=pos_key))

@@ -1,4 +1,5 @@
-/* Pure logic of cmd/pusher: map, dedup, membership cache, hub, builders. */
+/* Pure logic of cmd/pusher: map, dedup, membership cache, hub, builders,
+ * per-socket resume state, client frame parsing. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,12 +10,122 @@
 #include "pusher_build.h"
 #include "pusher_cache.h"
 #include "pusher_hub.h"
+#include "pusher_conv.h"
 #include "pusher_map.h"
+#include "pusher_req.h"
 
 static void id_of(char out[PL_ID_LEN], int i)
 {
     snprintf(out, PL_ID_LEN, "00000000-0000-4000-8000-%012d", i);
 }
+
+static pusher_frame *frame_of(const char *s)
+{
+    pusher_frame *f = NULL;
+    ck_assert_int_eq(pusher_frame_new(&f, s, strlen(s)), 0);
+    return f;
+}
+
+static char emitted[64][8];
+static int nemitted;
+
+static void collect(void *arg, pusher_frame *f)
+{
+    (void)arg;
+    snprintf(emitted[nemitted++], 8, "%s", (const char *)pusher_frame_payload(f));
+    pusher_frame_unref(f);
+}
+
+/* Live frames are held while replaying; the overlap with the replay is
+ * dropped; after the end, nothing at or below the last offset goes out. */
+START_TEST(convs_replay_then_held_without_repeats)
+{
+    pusher_convs *c = NULL;
+    char conv[PL_ID_LEN];
+    pl_pos last;
+    pusher_frame *f7 = frame_of("f7"), *f8 = frame_of("f8"), *f9 = frame_of("f9");
+
+    id_of(conv, 1);
+    nemitted = 0;
+    ck_assert_int_eq(pusher_convs_new(&c, 10), 0);
+    ck_assert_int_eq(pusher_convs_begin(c, conv, (pl_pos){3, 4}), 0);
+    ck_assert_int_eq(pusher_convs_begin(c, conv, (pl_pos){3, 4}), -EALREADY);
+    /* live 7, 8 arrive during the replay: held */
+    ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){3, 7}, f7), PUSHER_CONV_HELD);
+    ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){3, 8}, f8), PUSHER_CONV_HELD);
+    /* the replay reads 4 (already seen), 5, 7 (overlap with live) */
+    ck_assert_int_eq(pusher_convs_replayed(c, conv, (pl_pos){3, 4}), PUSHER_CONV_DROP);
+    ck_assert_int_eq(pusher_convs_replayed(c, conv, (pl_pos){3, 5}), PUSHER_CONV_SEND);
+    ck_assert_int_eq(pusher_convs_replayed(c, conv, (pl_pos){3, 7}), PUSHER_CONV_SEND);
+    ck_assert(pusher_convs_replaying(c, conv, &last));
+    ck_assert_int_eq(last.offset, 7);
+    ck_assert_int_eq(pusher_convs_end(c, conv, collect, NULL, &last), 0);
+    ck_assert_int_eq(nemitted, 1); /* f7 was sent by the replay: only f8 */
+    ck_assert_str_eq(emitted[0], "f8");
+    ck_assert_int_eq(last.offset, 8);
+    ck_assert_int_eq(pusher_convs_end(c, conv, collect, NULL, &last), -ENOENT);
+    /* live again: a repeat is dropped, the next goes out */
+    ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){3, 8}, f8), PUSHER_CONV_DROP);
+    ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){3, 9}, f9), PUSHER_CONV_SEND);
+    ck_assert_int_eq(pusher_convs_replayed(c, conv, (pl_pos){3, 10}), PUSHER_CONV_DROP);
+    pusher_convs_free(c);
+    pusher_frame_unref(f7);
+    pusher_frame_unref(f8);
+    pusher_frame_unref(f9);
+}
+END_TEST
+
+START_TEST(convs_pending_cap_and_table_cap)
+{
+    pusher_convs *c = NULL;
+    char conv[PL_ID_LEN], other[PL_ID_LEN];
+    pusher_frame *f = frame_of("x");
+    int i;
+
+    id_of(conv, 1);
+    id_of(other, 2);
+    ck_assert_int_eq(pusher_convs_new(&c, 1), 0);
+    ck_assert_int_eq(pusher_convs_begin(c, conv, (pl_pos){0, 0}), 0);
+    for (i = 1; i <= PUSHER_CONV_MAX_PENDING; i++)
+        ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){0, i}, f), PUSHER_CONV_HELD);
+    ck_assert_int_eq(pusher_convs_live(c, conv, (pl_pos){0, i}, f), PUSHER_CONV_OVERFLOW);
+    /* the table holds one conversation: another is sent untracked */
+    ck_assert_int_eq(pusher_convs_live(c, other, (pl_pos){1, 1}, f), PUSHER_CONV_SEND);
+    ck_assert_int_eq(pusher_convs_live(c, other, (pl_pos){1, 1}, f), PUSHER_CONV_SEND);
+    ck_assert_int_eq(pusher_convs_begin(c, other, (pl_pos){1, 1}), -ENOSPC);
+    pusher_convs_free(c); /* releases the held references */
+    ck_assert_int_eq(atomic_load(&f->refs), 1);
+    pusher_frame_unref(f);
+}
+END_TEST
+
+START_TEST(req_parses_auth_with_resume)
+{
+    const char ok[] = "{\"type\":\"auth\",\"access_token\":\"t\",\"resume\":{"
+                      "\"00000000-0000-4000-8000-000000000001\":\"p3.o1234\"}}";
+    const char twice[] = "{\"type\":\"auth\",\"resume\":{"
+                         "\"00000000-0000-4000-8000-000000000001\":\"p3.o1\","
+                         "\"00000000-0000-4000-8000-000000000001\":\"p3.o2\"}}";
+    const char badpos[] = "{\"type\":\"auth\",\"resume\":{"
+                          "\"00000000-0000-4000-8000-000000000001\":\"p3.o-1\"}}";
+    pusher_req r;
+    char err[64];
+
+    ck_assert_int_eq(pusher_req_parse(ok, strlen(ok), &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(r.type, PUSHER_REQ_AUTH);
+    ck_assert_str_eq(r.access_token, "t");
+    ck_assert_uint_eq(r.nresume, 1);
+    ck_assert_int_eq(r.resume[0].pos.partition, 3);
+    ck_assert_int_eq(r.resume[0].pos.offset, 1234);
+    pusher_req_free(&r);
+    ck_assert_int_eq(pusher_req_parse(twice, strlen(twice), &r, err, sizeof(err)), -EBADMSG);
+    ck_assert_int_eq(pusher_req_parse(badpos, strlen(badpos), &r, err, sizeof(err)), -EBADMSG);
+    ck_assert_int_eq(pusher_req_parse("[1]", 3, &r, err, sizeof(err)), -EINVAL);
+    ck_assert_int_eq(pusher_req_parse("{\"type\":\"ping\"}", 15, &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(r.type, PUSHER_REQ_PING);
+    pusher_req_free(&r);
+}
+END_TEST
 
 START_TEST(map_put_get_del_grow)
 {
@@ -188,6 +299,9 @@ int main(void)
     tcase_add_test(tc, hub_queue_and_index);
     tcase_add_test(tc, build_conversation_created);
     tcase_add_test(tc, build_message_created_rejects_bad_data);
+    tcase_add_test(tc, convs_replay_then_held_without_repeats);
+    tcase_add_test(tc, convs_pending_cap_and_table_cap);
+    tcase_add_test(tc, req_parses_auth_with_resume);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,9 +1,16 @@
 // The one WebSocket (/api/v1/ws). It authenticates with the first frame,
 // reconnects with exponential backoff and full jitter, refreshes the token
 // when the server closes with 4401, and pings to notice dead connections.
-// After every `ready` it calls onReady so the app can catch up over REST:
-// the pusher only delivers events produced while the socket is open.
-import type { ServerFrame } from './types'
+//
+// Delivery: it keeps the last position it got per conversation and sends
+// them on reconnect (`resume` in the auth frame), so the pusher replays what
+// was missed exactly once; a frame at or before a conversation's last
+// position is dropped. Conversations the server cannot replay come back as
+// resume.gap frames, which the app answers with its REST catch-up. A
+// draining pusher sends reconnect{after_ms}: the socket moves after that
+// delay instead of backing off. After every `ready` onReady tells the app
+// which conversations are being replayed; the rest need the REST catch-up.
+import type { Position, ServerFrame, Uuid } from './types'
 
 export type SocketState = 'idle' | 'connecting' | 'open' | 'closed'
 
@@ -14,7 +21,8 @@ export interface SocketOptions {
   /** force a refresh after a 4401 close; null means signed out */
   refresh: (stale: string) => Promise<string | null>
   onFrame: (f: ServerFrame) => void
-  onReady: (resumed: boolean) => void
+  /** resumed: not the first ready; replaying: conversations the server replays */
+  onReady: (resumed: boolean, replaying: ReadonlySet<Uuid>) => void
   onState?: (s: SocketState) => void
   /** for tests */
   WebSocketImpl?: typeof WebSocket
@@ -25,6 +33,22 @@ const BACKOFF_BASE_MS = 500
 const BACKOFF_MAX_MS = 30_000
 const PING_EVERY_MS = 25_000
 const PONG_TIMEOUT_MS = 10_000
+/** The server replays at most this many conversations (PARLEY_RESUME_MAX_CONVERSATIONS). */
+export const RESUME_MAX = 100
+
+/** "p3.o17" -> [3, 17]; null for anything else. */
+function parsePosition(p: string): [number, number] | null {
+  const m = /^p(\d+)\.o(\d+)$/.exec(p)
+  return m ? [Number(m[1]), Number(m[2])] : null
+}
+
+/** true when b is after a (same partition: a conversation's positions share one). */
+export function positionAfter(a: Position, b: Position): boolean {
+  const x = parsePosition(a)
+  const y = parsePosition(b)
+  if (!x || !y) return true
+  return x[0] !== y[0] || y[1] > x[1]
+}
 
 /** Full jitter: uniform in [0, min(cap, base * 2^attempt)]. */
 export function backoffDelay(attempt: number, random: () => number = Math.random): number {
@@ -46,6 +70,12 @@ export class ParleySocket {
   private stopped = true
   private everReady = false
   private token: string | null = null
+  /** conversation -> newest position received, newest-touched last */
+  private readonly positions = new Map<Uuid, Position>()
+  private replaying = new Set<Uuid>()
+  /** epoch ms a draining server asked us to reconnect at */
+  private moveAt: number | null = null
+  private moveTimer: ReturnType<typeof setTimeout> | null = null
   state: SocketState = 'idle'
 
   constructor(private readonly o: SocketOptions) {}
@@ -105,7 +135,32 @@ export class ParleySocket {
     if (this.timer) clearTimeout(this.timer)
     if (this.pingTimer) clearInterval(this.pingTimer)
     if (this.pongTimer) clearTimeout(this.pongTimer)
-    this.timer = this.pingTimer = this.pongTimer = null
+    if (this.moveTimer) clearTimeout(this.moveTimer)
+    this.timer = this.pingTimer = this.pongTimer = this.moveTimer = null
+  }
+
+  /** The last position received for a conversation (for tests and the app). */
+  lastPosition(convId: Uuid): Position | undefined {
+    return this.positions.get(convId)
+  }
+
+  /** The resume map: the most recently active conversations first. */
+  private resumeMap(): Record<Uuid, Position> | null {
+    const entries = [...this.positions].slice(-RESUME_MAX)
+    if (entries.length === 0) return null
+    return Object.fromEntries(entries)
+  }
+
+  /** false for a frame this socket has already had (by position). */
+  private fresh(f: ServerFrame): boolean {
+    if (f.type === 'resume.done' || f.type === 'resume.gap') return true
+    if (!('conversation_id' in f) || !('position' in f)) return true
+    const last = this.positions.get(f.conversation_id)
+    if (last && !positionAfter(last, f.position)) return false
+    this.positions.delete(f.conversation_id) // re-insert: newest-touched last
+    this.positions.set(f.conversation_id, f.position)
+    if (this.positions.size > RESUME_MAX) this.positions.delete(this.positions.keys().next().value!)
+    return true
   }
 
   private async connect(): Promise<void> {
@@ -128,7 +183,10 @@ export class ParleySocket {
       return this.scheduleReconnect()
     }
     this.ws = ws
-    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', access_token: token }))
+    this.moveAt = null
+    const resume = this.resumeMap()
+    this.replaying = new Set(resume ? Object.keys(resume) : [])
+    ws.onopen = () => ws.send(JSON.stringify(resume ? { type: 'auth', access_token: token, resume } : { type: 'auth', access_token: token }))
     ws.onmessage = (ev) => this.onMessage(ws, ev)
     ws.onclose = (ev) => void this.onClose(ws, ev.code)
     ws.onerror = () => {
@@ -151,7 +209,7 @@ export class ParleySocket {
       const resumed = this.everReady
       this.everReady = true
       this.o.onFrame(f)
-      this.o.onReady(resumed)
+      this.o.onReady(resumed, this.replaying)
       return
     }
     if (f.type === 'pong') {
@@ -159,6 +217,17 @@ export class ParleySocket {
       this.pongTimer = null
       return
     }
+    if (f.type === 'reconnect') {
+      // The pusher is draining: move after its jittered delay (it keeps
+      // sending until then, and closes with 1001 after it).
+      this.moveAt = Date.now() + Math.max(0, f.after_ms)
+      if (this.moveTimer) clearTimeout(this.moveTimer)
+      this.moveTimer = setTimeout(() => {
+        if (this.ws === ws) ws.close(4000)
+      }, Math.max(0, f.after_ms))
+      return
+    }
+    if (!this.fresh(f)) return
     this.o.onFrame(f)
   }
 
@@ -177,6 +246,16 @@ export class ParleySocket {
     this.clearTimers()
     if (this.stopped) return
     this.setState('closed')
+    if (this.moveAt !== null) {
+      // Asked to move: come back when told, not on the backoff schedule.
+      const delay = Math.max(0, this.moveAt - Date.now())
+      this.moveAt = null
+      this.timer = setTimeout(() => {
+        this.timer = null
+        void this.connect()
+      }, delay)
+      return
+    }
     if (code === 4401 && this.token) {
       // Expired or revoked token: refresh once, then reconnect at once.
       let fresh: string | null = null

@@ -46,6 +46,14 @@ export type ServerFrame =
   | { type: 'typing'; conversation_id: Uuid; user_id: Uuid; at: string }
   | Ev<'read.updated', { user_id: Uuid; last_read_position: Position }>
   | { type: 'session.revoked'; session_id: Uuid }
+  | { type: 'resume.done'; conversation_id: Uuid; position: Position }
+  | {
+      type: 'resume.gap'
+      conversation_id: Uuid
+      from: Position
+      reason: 'retention' | 'too_far' | 'too_many' | 'partition' | 'unknown_position' | 'overflow' | 'slow' | 'busy' | 'unavailable' | 'shutdown'
+    }
+  | { type: 'reconnect'; after_ms: number }
   | Ev<'message.edited', { message_id: Uuid; text: string; edited_at: string; mentions: Uuid[] }>
   | Ev<'message.deleted', { message_id: Uuid; deleted_at: string }>
   | Ev<'reaction.added', { message_id: Uuid; emoji: string }>

@@ -44,6 +44,11 @@ export function handleFrame(f: ServerFrame): void {
     case 'presence.changed':
       live.presence.set(f.user_id, { status: f.status, last_seen: f.last_seen })
       break
+    case 'resume.gap':
+      // The server could not replay this conversation: the REST catch-up.
+      void timeline.sync(f.conversation_id).catch(() => {})
+      void conversations.refresh().catch(() => {})
+      break
     case 'session.revoked':
       if (!sessionId.value || f.session_id === sessionId.value) void useAuthStore().forget()
       break
@@ -68,12 +73,15 @@ export function handleFrame(f: ServerFrame): void {
   }
 }
 
-export async function onReady(): Promise<void> {
+/** After every ready: the conversation list, and the REST catch-up for open
+ * timelines the socket is not replaying (those get their frames, or a
+ * resume.gap that triggers the same catch-up). */
+export async function onReady(replaying: ReadonlySet<string> = new Set()): Promise<void> {
   const conversations = useConversationsStore()
   const timeline = useTimelineStore()
   const outbox = useOutboxStore()
   outbox.kick()
-  await Promise.allSettled([conversations.refresh(), timeline.resyncAll()])
+  await Promise.allSettled([conversations.refresh(), timeline.resyncAll(replaying)])
 }
 
 export async function startSync(userId: string): Promise<void> {
@@ -89,7 +97,7 @@ export async function startSync(userId: string): Promise<void> {
     token: accessToken,
     refresh: async (stale) => (await refreshSession(stale))?.access_token ?? null,
     onFrame: handleFrame,
-    onReady: () => void onReady(),
+    onReady: (_resumed, replaying) => void onReady(replaying),
     onState: (s) => {
       connection.value = s
       if (s === 'closed') timeline.markStale()

@@ -238,9 +238,11 @@ export const useTimelineStore = defineStore('timeline', () => {
     return true
   }
 
-  /** After a reconnect: catch every open timeline up. */
-  async function resyncAll(): Promise<void> {
-    await Promise.all([...timelines.keys()].map((id) => sync(id).catch(() => {})))
+  /** After a reconnect: catch every open timeline up, except those the
+   * socket is replaying (their frames come over the socket). */
+  async function resyncAll(replaying: ReadonlySet<Uuid> = new Set()): Promise<void> {
+    const ids = [...timelines.keys()].filter((id) => !replaying.has(id))
+    await Promise.all(ids.map((id) => sync(id).catch(() => {})))
   }
 
   function markStale() {
