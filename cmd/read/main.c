@@ -25,6 +25,7 @@ int main(void)
     read_api api = {.c = &c};
     pl_metrics *m = NULL;
     pl_http_server *http = NULL;
+    pl_revoked_feed *revoked = NULL;
     pl_http_config hc;
     int code = 1;
 
@@ -43,6 +44,8 @@ int main(void)
     hc.ctx = &api;
     hc.metrics = m;
     hc.ready = ready;
+    if (pl_svc_revocations(&revoked, &c, &hc) != 0)
+        goto out;
     if (pl_http_start(&http, &hc) != 0) {
         pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
         goto out;
@@ -57,6 +60,7 @@ out:
     /* Waiters answer (503) before the server, which needs every reply. */
     pl_history_wait_free(api.wait);
     pl_http_stop(http);
+    pl_revoked_feed_free(revoked);
     pl_pg_pool_free(api.pool);
     pl_metrics_free(m);
     return code;
