@@ -52,7 +52,8 @@ def private_stack(**overrides):
     exit every service is stopped with SIGTERM and any sanitizer report or
     unclean exit fails the caller."""
     # The postgres user must traverse the data dir, so not pytest's 0700 tmp.
-    data = Path(tempfile.mkdtemp(prefix="parley-it-", dir="/tmp"))
+    data = Path(tempfile.mkdtemp(prefix="parley-it-",
+                                 dir=os.environ.get("PARLEY_IT_TMPDIR", "/tmp")))
     os.chmod(data, 0o755)
     http, pg, kafka, ctrl, *svc = _ports(4 + len(ps.SERVICES))
     kw = dict(data_dir=data / "data", http_port=http, pg_port=pg, kafka_port=kafka,
