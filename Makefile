@@ -6,7 +6,7 @@ VENV       := .parley/venv
 PY         := $(VENV)/bin/python
 MESON_SAN  := -Db_sanitize=address,undefined -Db_lundef=false
 
-.PHONY: all deps build run test unit integration build-san fuzz clean
+.PHONY: all deps build run test unit integration build-san fuzz fuzz-brief clean
 
 all: build
 
@@ -36,9 +36,11 @@ build-san: deps $(BUILD_SAN)/build.ninja
 	ninja -C $(BUILD_SAN)
 
 # The full suite runs on the sanitizer build: unit tests, fuzz corpora
-# replayed, then integration tests against real Kafka and Postgres.
+# replayed, a brief fuzzing pass, then integration tests against real
+# Kafka and Postgres.
 test: build-san
 	meson test -C $(BUILD_SAN) --suite unit --suite fuzz --print-errorlogs
+	$(MAKE) fuzz-brief
 	PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD_SAN) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 	$(MAKE) test-web
 
@@ -48,9 +50,20 @@ unit: build-san
 integration: build-san
 	PARLEY_BUILD_DIR=$(CURDIR)/$(BUILD_SAN) $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
-fuzz: deps
-	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true $(MESON_SAN)
+build-fuzz/build.ninja:
+	CC=clang meson setup build-fuzz -Dfuzz=true $(MESON_SAN)
+
+fuzz: deps build-fuzz/build.ninja
 	ninja -C build-fuzz
+
+# Every libFuzzer target (only those, not the services) for FUZZ_SECONDS
+# each over its checked-in corpus; fails on a crash, leak or timeout.
+# `make fuzz-brief FUZZ_SECONDS=600` is the long run.
+FUZZ_SECONDS ?= 8
+fuzz-brief: deps build-fuzz/build.ninja
+	ninja -C build-fuzz $$(ninja -C build-fuzz -t targets all | \
+	    sed -n 's|^\(tests/fuzz/fuzz_[a-z0-9_]*\): .*|\1|p')
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD_FUZZ=build-fuzz tests/fuzz/run-brief.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz

@@ -84,9 +84,10 @@ static void reply_users(pl_http_req *req, int status, const char *key,
 }
 
 /* Signs an access token for (u, sid) and replies 200 with the pair.
- * Access tokens are verified offline by every service, so one issued to a
- * session that is revoked later stays valid until it expires: that is why
- * PARLEY_ACCESS_TTL_S is short. Revocation bites at the next refresh. */
+ * Access tokens are verified offline by every service; a revocation
+ * reaches them as session.revoked (pl_revoked_feed), and should that be
+ * lost the token lives until it expires: that is why PARLEY_ACCESS_TTL_S is
+ * short. */
 static void reply_tokens(pl_http_req *req, const auth_ctx *ctx, const auth_user *u,
                          const char *sid, const char *refresh)
 {
@@ -318,7 +319,8 @@ out:
 
 /* Revokes the caller's session, which ends its refresh tokens. A body
  * ({"refresh_token": ...}) is accepted and ignored: the session covers it.
- * The caller's access token itself lives on until exp (see reply_tokens). */
+ * Its access tokens are refused once session.revoked is read (see
+ * reply_tokens). */
 static void h_logout(pl_http_req *req, void *arg)
 {
     auth_ctx *ctx = arg;

@@ -150,6 +150,7 @@ static int ctx_build(auth_ctx *ctx, const pl_svc_common *c)
 static int run(auth_ctx *ctx, const pl_svc_common *c)
 {
     pl_http_server *srv = NULL;
+    pl_revoked_feed *revoked = NULL;
     pl_http_config hc;
     int r = pl_svc_migrate(ctx->pool, "auth", auth_migrations, auth_migrations_count,
                            PG_WAIT_S);
@@ -166,9 +167,13 @@ static int run(auth_ctx *ctx, const pl_svc_common *c)
     hc.metrics = ctx->metrics;
     hc.pubkey = ctx->pk;
     hc.ready = ready;
+    r = pl_svc_revocations(&revoked, c, &hc);
+    if (r)
+        return r;
     r = pl_http_start(&srv, &hc);
     if (r) {
         pl_error("listen", "port=%lld msg=\"cannot listen\"", c->http_port);
+        pl_revoked_feed_free(revoked);
         return r;
     }
     pl_info("started", "addr=%s port=%lld threads=%lld", c->http_addr, c->http_port,
@@ -177,6 +182,7 @@ static int run(auth_ctx *ctx, const pl_svc_common *c)
         ;
     pl_http_quiesce(srv);
     pl_http_stop(srv); /* waits for the threads, so in-flight replies finish */
+    pl_revoked_feed_free(revoked);
     pl_kafka_producer_free(ctx->producer, 5000); /* revocations still queued */
     ctx->producer = NULL;
     pl_info("stopped", "msg=\"clean\"");

@@ -66,6 +66,7 @@ int main(void)
     pl_svc_common c;
     command cmd = {.c = &c};
     pl_http_server *http = NULL;
+    pl_revoked_feed *revoked = NULL;
     pl_http_config hc;
     double rate, burst;
     char err[512];
@@ -89,6 +90,8 @@ int main(void)
     hc.ctx = &cmd;
     hc.metrics = cmd.metrics;
     hc.ready = ready;
+    if (pl_svc_revocations(&revoked, &c, &hc) != 0)
+        goto out;
     if (pl_http_start(&http, &hc) != 0) {
         pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
         goto out;
@@ -110,6 +113,7 @@ int main(void)
     pl_info("stop", "msg=\"drained\"");
 out:
     pl_http_stop(http);
+    pl_revoked_feed_free(revoked);
     pl_kafka_producer_free(cmd.producer, 10000);
     pl_history_wait_free(cmd.wait);
     pl_rate_free(cmd.rate);

@@ -101,6 +101,7 @@ int main(void)
     pl_svc_common c;
     media m = {.c = &c};
     pl_http_server *http = NULL;
+    pl_revoked_feed *revoked = NULL;
     pl_http_config hc;
     char dir[2048];
     int code = 1, r;
@@ -129,6 +130,8 @@ int main(void)
     hc.ctx = &m;
     hc.metrics = m.metrics;
     hc.ready = ready;
+    if (pl_svc_revocations(&revoked, &c, &hc) != 0)
+        goto out;
     if (pl_http_start(&http, &hc) != 0) {
         pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
         goto out;
@@ -149,6 +152,7 @@ int main(void)
 out:
     media_exporter_stop(m.exporter);
     pl_http_stop(http);
+    pl_revoked_feed_free(revoked);
     pl_pg_pool_free(m.pool);
     pl_metrics_free(m.metrics);
     pl_store_free(m.store);

@@ -26,6 +26,7 @@ int main(void)
     read_api api = {.c = &c};
     pl_metrics *m = NULL;
     pl_http_server *http = NULL;
+    pl_revoked_feed *revoked = NULL;
     pl_http_config hc;
     const char *archive_dir;
     int code = 1;
@@ -54,6 +55,8 @@ int main(void)
     hc.ctx = &api;
     hc.metrics = m;
     hc.ready = ready;
+    if (pl_svc_revocations(&revoked, &c, &hc) != 0)
+        goto out;
     if (pl_http_start(&http, &hc) != 0) {
         pl_error("listen", "port=%lld msg=\"cannot listen\"", c.http_port);
         goto out;
@@ -68,6 +71,7 @@ out:
     /* Waiters answer (503) before the server, which needs every reply. */
     pl_history_wait_free(api.wait);
     pl_http_stop(http);
+    pl_revoked_feed_free(revoked);
     pl_pg_pool_free(api.pool);
     pl_store_free(api.archive);
     pl_metrics_free(m);

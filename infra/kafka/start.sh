@@ -13,13 +13,15 @@ props="$PARLEY_KAFKA_DATA/server.properties"
 logdir="$PARLEY_KAFKA_DATA/log"
 
 # Regenerated on every start so port/env changes take effect; the data in
-# log/ is what must persist, not this file.
+# log/ is what must persist, not this file. PARLEY_KAFKA_ADVERTISED_PORT is
+# the port clients are told to use after bootstrap (default: the listener;
+# tests/integration/test_netfaults.py puts a proxy there).
 cat > "$props" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$PARLEY_KAFKA_CONTROLLER_PORT
 listeners=PLAINTEXT://127.0.0.1:$PARLEY_KAFKA_PORT,CONTROLLER://127.0.0.1:$PARLEY_KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PARLEY_KAFKA_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:${PARLEY_KAFKA_ADVERTISED_PORT:-$PARLEY_KAFKA_PORT}
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER

@@ -104,6 +104,11 @@ class Config:
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_data: Optional[Path] = None          # default data_dir/kafka
+    # Ports clients are given when something (a test's fault proxy) sits in
+    # front: Kafka advertises kafka_advertised_port, services dial
+    # pg_client_port. Default: the servers' own ports.
+    kafka_advertised_port: Optional[int] = None
+    pg_client_port: Optional[int] = None
     service_ports: dict = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
     pg_bin: Path = field(default_factory=_default_pg_bin)
     kafka_scripts: Path = REPO / "infra" / "kafka"
@@ -167,11 +172,12 @@ class Config:
 
     @property
     def pg_dsn(self) -> str:
-        return f"host=127.0.0.1 port={self.pg_port} dbname=parley user=parley connect_timeout=5"
+        port = self.pg_client_port or self.pg_port
+        return f"host=127.0.0.1 port={port} dbname=parley user=parley connect_timeout=5"
 
     @property
     def kafka_brokers(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return f"127.0.0.1:{self.kafka_advertised_port or self.kafka_port}"
 
     @property
     def public_url(self) -> str:
@@ -717,6 +723,8 @@ class Kafka:
                     PARLEY_DATA_DIR=str(self.cfg.data_dir),
                     PARLEY_KAFKA_PORT=str(self.cfg.kafka_port),
                     PARLEY_KAFKA_CONTROLLER_PORT=str(self.cfg.kafka_controller_port),
+                    PARLEY_KAFKA_ADVERTISED_PORT=str(self.cfg.kafka_advertised_port
+                                                     or self.cfg.kafka_port),
                     PARLEY_KAFKA_DATA=str(self.cfg.kafka_data_dir),
                     PARLEY_KAFKA_BROKERS=self.cfg.kafka_brokers)
 

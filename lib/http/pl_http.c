@@ -287,6 +287,11 @@ static enum MHD_Result queue_reply(pl_http_req *req)
     return ret;
 }
 
+static int revocations_ready(const pl_http_revocations *rv)
+{
+    return !rv->ready || rv->ready(rv->arg);
+}
+
 static int builtin(pl_http_req *req, const char *url)
 {
     pl_http_server *s = req->srv;
@@ -297,7 +302,8 @@ static int builtin(pl_http_req *req, const char *url)
     if (strcmp(url, "/healthz") == 0) {
         reply_set(req, 200, strdup("{\"status\":\"ok\"}"), "application/json");
     } else if (strcmp(url, "/readyz") == 0) {
-        int ready = !s->cfg.ready || s->cfg.ready(s->cfg.ctx) == 0;
+        int ready = revocations_ready(&s->cfg.revocations) &&
+                    (!s->cfg.ready || s->cfg.ready(s->cfg.ctx) == 0);
         reply_set(req, ready ? 200 : 503,
                   strdup(ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not_ready\"}"),
                   "application/json");
@@ -332,6 +338,27 @@ static void route_find(pl_http_req *req, const char *url)
         pl_http_reply_error(req, 404, "not_found", "no such resource");
 }
 
+/* A good signature is not enough once auth revoked the session. */
+static int revocation_check(pl_http_req *req)
+{
+    const pl_http_revocations *rv = &req->srv->cfg.revocations;
+
+    if (!rv->revoked)
+        return 0;
+    if (!revocations_ready(rv)) {
+        pl_http_set_header(req, "Retry-After", "1");
+        pl_http_reply_error(req, 503, "not_ready",
+                            "revoked sessions are still being loaded; retry");
+        return -EAGAIN;
+    }
+    if (rv->revoked(rv->arg, req->claims.sid)) {
+        pl_http_reply_error(req, 401, "session_revoked",
+                            "this session was signed out; sign in again");
+        return -EACCES;
+    }
+    return 0;
+}
+
 static int authenticate(pl_http_req *req)
 {
     const char *h = pl_http_header(req, "Authorization");
@@ -343,7 +370,7 @@ static int authenticate(pl_http_req *req)
                             "a valid access token is required");
         return -EACCES;
     }
-    return 0;
+    return revocation_check(req);
 }
 
 static pl_http_req *req_new(pl_http_server *s, struct MHD_Connection *conn,

@@ -38,6 +38,17 @@ typedef struct pl_http_route {
     unsigned flags;
 } pl_http_route;
 
+/* Sessions revoked before their access tokens expire (pl_revoked_feed,
+ * wired by pl_svc_revocations). When revoked is set, a PL_HTTP_AUTH request
+ * whose token names a revoked session gets 401 session_revoked; until
+ * ready() says 1 such requests get 503 not_ready (a revocation not read
+ * yet must not let a token through), and so does /readyz. */
+typedef struct pl_http_revocations {
+    int (*revoked)(void *arg, const char *sid); /* 1: refuse */
+    int (*ready)(void *arg);                    /* 1: caught up */
+    void *arg;
+} pl_http_revocations;
+
 typedef struct pl_http_config {
     const char *addr;  /* bind address, e.g. "127.0.0.1" or "0.0.0.0" */
     int port;
@@ -49,6 +60,7 @@ typedef struct pl_http_config {
     pl_metrics *metrics;
     const unsigned char *pubkey; /* verifies PL_HTTP_AUTH routes */
     int (*ready)(void *ctx);     /* 0 when ready; NULL means always */
+    pl_http_revocations revocations; /* all NULL: tokens are checked alone */
 } pl_http_config;
 
 /* routes, metrics and pubkey are borrowed and must outlive the server. */

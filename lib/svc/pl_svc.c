@@ -128,6 +128,46 @@ int pl_svc_ops_server(pl_http_server **out, const pl_svc_common *c, pl_metrics *
     return r;
 }
 
+#define SVC_TOKEN_SKEW_MS 60000 /* clocks of auth and of us may differ */
+
+static int revoked_has(void *arg, const char *sid)
+{
+    return pl_revoked_feed_has(arg, sid);
+}
+
+static int revoked_ready(void *arg)
+{
+    return pl_revoked_feed_ready(arg);
+}
+
+int pl_svc_revocations(pl_revoked_feed **out, const pl_svc_common *c, pl_http_config *hc)
+{
+    pl_revoked_feed_cfg fc = {.brokers = c->kafka_brokers, .client_id = c->instance};
+    long long ttl_s;
+    char err[512] = "";
+    int r;
+
+    /* The same setting and range auth signs tokens with. */
+    if (svc_int("PARLEY_ACCESS_TTL_S", 900, 10, 86400, &ttl_s))
+        return -EINVAL;
+    *out = NULL;
+    fc.topic = pl_cfg_str("PARLEY_SESSIONS_TOPIC", "parley.sessions");
+    fc.window_ms = ttl_s * 1000 + SVC_TOKEN_SKEW_MS;
+    r = pl_revoked_feed_new(out, &fc, err, sizeof(err));
+    if (!r)
+        r = pl_revoked_feed_start(*out);
+    if (r) {
+        pl_error("revocations", "topic=%s errno=%d msg=\"%s\"", fc.topic, -r, err);
+        pl_revoked_feed_free(*out);
+        *out = NULL;
+        return r;
+    }
+    hc->revocations.revoked = revoked_has;
+    hc->revocations.ready = revoked_ready;
+    hc->revocations.arg = *out;
+    return 0;
+}
+
 void pl_svc_http_config(const pl_svc_common *c, pl_http_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));

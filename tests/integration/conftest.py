@@ -1,6 +1,7 @@
 """Integration fixtures: one real stack (Postgres, Kafka 4.3.1, every
 service, nginx) per test session, started with the same supervisor as
 `make run`, on free ports in a throwaway data directory."""
+import contextlib
 import os
 import shutil
 import sys
@@ -24,17 +25,8 @@ def _ports(n):
     return list(out)
 
 
-@pytest.fixture(scope="session")
-def stack():
-    # The postgres user must traverse the data dir, so not pytest's 0700 tmp.
-    data = Path(tempfile.mkdtemp(prefix="parley-it-", dir="/tmp"))
-    os.chmod(data, 0o755)
-    http, pg, kafka, ctrl, *svc = _ports(4 + len(ps.SERVICES))
-    cfg = ps.Config.from_env(
-        data_dir=data / "data", http_port=http, pg_port=pg, kafka_port=kafka,
-        kafka_controller_port=ctrl, echo=bool(os.environ.get("PARLEY_IT_ECHO")),
-        service_ports=dict(zip(ps.SERVICES, svc)),
-        ready_timeout=90, stop_timeout=15)
+def _test_env():
+    """Settings every test stack runs with (the caller's environment wins)."""
     # Tests send in bursts far above a person's rate; the limiter has unit tests.
     os.environ.setdefault("PARLEY_RATE_PER_S", "10000")
     os.environ.setdefault("PARLEY_RATE_BURST", "10000")
@@ -54,6 +46,25 @@ def stack():
     # Sanitizer findings in a service must fail the run, not scroll by.
     os.environ.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+
+
+@contextlib.contextmanager
+def private_stack(**overrides):
+    """A whole stack on free ports in a throwaway directory; overrides go
+    to ps.Config (e.g. a fault proxy's ports, see test_netfaults.py). On
+    exit every service is stopped with SIGTERM and any sanitizer report or
+    unclean exit fails the caller."""
+    # The postgres user must traverse the data dir, so not pytest's 0700 tmp.
+    data = Path(tempfile.mkdtemp(prefix="parley-it-",
+                                 dir=os.environ.get("PARLEY_IT_TMPDIR", "/tmp")))
+    os.chmod(data, 0o755)
+    http, pg, kafka, ctrl, *svc = _ports(4 + len(ps.SERVICES))
+    kw = dict(data_dir=data / "data", http_port=http, pg_port=pg, kafka_port=kafka,
+              kafka_controller_port=ctrl, echo=bool(os.environ.get("PARLEY_IT_ECHO")),
+              service_ports=dict(zip(ps.SERVICES, svc)), ready_timeout=90, stop_timeout=15)
+    kw.update(overrides)
+    cfg = ps.Config.from_env(**kw)
+    _test_env()
     s = ps.Stack(cfg)
     try:
         s.start_all()
@@ -68,6 +79,12 @@ def stack():
         else:
             shutil.rmtree(data, ignore_errors=True)
     assert not findings, "sanitizer reports in service logs:\n" + "\n".join(findings)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with private_stack() as s:
+        yield s
 
 
 def _unclean_exits(stack):

@@ -4,91 +4,15 @@ it is stored exactly once and in order, whatever crashes around it.
 Each scenario streams sends from a client that retries as a real one does
 (same client_msg_id, backoff on 5xx and connection errors), breaks
 something mid-stream, and then counts lost and duplicated messages in the
-history. Figures go to stdout (pytest -s) and to .parley/resilience.json."""
-import json
+history. Figures go to stdout (pytest -s) and to .parley/resilience.json
+(faultkit.py counts them)."""
 import signal
-import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-RESULTS = Path(__file__).resolve().parents[2] / ".parley" / "resilience.json"
-RETRY = (429, 500, 502, 503, 504)
-
-
-class RetryingSender:
-    """Sends texts in order; each one retried until acknowledged."""
-
-    def __init__(self, user, conv_id, prefix, count, rate=20.0):
-        self.user, self.conv, self.prefix, self.count = user, conv_id, prefix, count
-        self.interval = 1.0 / rate
-        self.acked = []
-        self.retries = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def _send(self, i):
-        body = {"client_msg_id": f"{self.prefix}-{i}", "text": f"{self.prefix} {i}"}
-        url = f"{self.user.api.url}/api/v1/conversations/{self.conv}/messages"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                r = requests.post(url, json=body, headers=self.user.auth, timeout=45)
-                if r.status_code == 202:
-                    return r.json()
-                if r.status_code not in RETRY:
-                    raise AssertionError(f"{r.status_code} {r.text}")
-            except requests.RequestException:
-                pass
-            self.retries += 1
-            time.sleep(0.3)
-        raise AssertionError(f"send {i} never acknowledged")
-
-    def _run(self):
-        for i in range(self.count):
-            self.acked.append(self._send(i))
-            time.sleep(self.interval)
-
-    def join(self, timeout=300):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "sender stuck"
-        assert len(self.acked) == self.count
-
-
-def _history(user, conv, min_position, patience=180):
-    """All messages, retrying while the read side recovers."""
-    end = time.monotonic() + patience
-    while True:
-        try:
-            return user.all_messages(conv, min_position=min_position)
-        except (AssertionError, requests.RequestException):
-            if time.monotonic() > end:
-                raise
-            time.sleep(1)
-
-
-def _check(name, user, conv, sender, recovery_s):
-    last = max(sender.acked, key=lambda a: int(a["position"].split(".o")[1]))["position"]
-    msgs = _history(user, conv, last)
-    texts = [m["text"] for m in msgs]
-    want = [f"{sender.prefix} {i}" for i in range(sender.count)]
-    lost = len([t for t in want if t not in texts])
-    dups = len(texts) - len(set(texts))
-    result = {"scenario": name, "sent": sender.count, "lost": lost, "duplicates": dups,
-              "in_order": texts == want, "client_retries": sender.retries,
-              "recovery_s": round(recovery_s, 2)}
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(result) + "\n")
-    assert (lost, dups) == (0, 0), result
-    assert texts == want, result
-    assert len({m["id"] for m in msgs}) == sender.count
+from faultkit import RetryingSender, check as _check
 
 
 def _wait_ready(handle, old_pid, timeout=120):
