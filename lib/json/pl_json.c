@@ -1,4 +1,5 @@
 #include "pl_json.h"
+#include "pl_utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,23 @@
 int pl_json_depth_ok(const char *s, size_t len, int max)
 {
     return pl_json_precheck(s, len, max) == 0;
+}
+
+/* The value of 4 hex digits, or -1. */
+static int hex4(const char *s)
+{
+    int v = 0;
+
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
 }
 
 /* yajl hands strings back NUL-terminated, so a "\u0000" would silently cut
@@ -20,8 +38,18 @@ int pl_json_precheck(const char *s, size_t len, int max)
         char c = s[i];
         if (in_str) {
             if (c == '\\') {
-                if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+                int u = i + 5 < len && s[i + 1] == 'u' ? hex4(s + i + 2) : -1;
+                if (u == 0)
                     return -EILSEQ;
+                if (u >= 0xdc00 && u <= 0xdfff)
+                    return -EDOM; /* a low surrogate with no high one before it */
+                if (u >= 0xd800 && u <= 0xdbff) {
+                    int lo = i + 11 < len && s[i + 6] == '\\' && s[i + 7] == 'u'
+                                 ? hex4(s + i + 8) : -1;
+                    if (lo < 0xdc00 || lo > 0xdfff)
+                        return -EDOM;
+                    i += 6;
+                }
                 i++;
             } else if (c == '"') {
                 in_str = 0;
@@ -49,6 +77,10 @@ int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t er
         snprintf(err, errlen, "body contains a NUL byte");
         return -EINVAL;
     }
+    if (!pl_utf8_valid(s, len)) {
+        snprintf(err, errlen, "body is not valid UTF-8");
+        return -EINVAL;
+    }
     switch (pl_json_precheck(s, len, PL_JSON_MAX_DEPTH)) {
     case -E2BIG:
         snprintf(err, errlen, "JSON nested deeper than %d", PL_JSON_MAX_DEPTH);
@@ -58,6 +90,9 @@ int pl_json_parse(const char *s, size_t len, yajl_val *out, char *err, size_t er
         return -EINVAL;
     case -EPROTO:
         snprintf(err, errlen, "comments are not JSON");
+        return -EINVAL;
+    case -EDOM:
+        snprintf(err, errlen, "a \\u escape is an unpaired surrogate");
         return -EINVAL;
     }
     yerr[0] = '\0';

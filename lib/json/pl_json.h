@@ -19,7 +19,8 @@ int pl_json_depth_ok(const char *s, size_t len, int max);
 /* 0, -E2BIG when nested deeper than max, -EILSEQ for a \u0000 escape
  * (yajl's NUL-terminated strings would silently truncate it), -EPROTO for
  * a comment (yajl_tree_parse accepts them, and they would hide brackets
- * from the depth count). */
+ * from the depth count), -EDOM for a \u escape that is an unpaired
+ * surrogate (yajl would pass it on as bytes that are not UTF-8). */
 int pl_json_precheck(const char *s, size_t len, int max);
 
 /* Lookups on an object; NULL or -EINVAL when absent or of another type. */

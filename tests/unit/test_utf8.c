@@ -2,6 +2,8 @@
 #include "pl_check.h"
 #include "pl_utf8.h"
 
+#include <string.h>
+
 START_TEST(test_len)
 {
     ck_assert_uint_eq(pl_utf8_len(""), 0);
@@ -24,6 +26,30 @@ START_TEST(test_has_text)
     ck_assert(pl_utf8_has_text("é"));
     /* Only ASCII whitespace counts as blank: NBSP is text. */
     ck_assert(pl_utf8_has_text("\xc2\xa0"));
+}
+END_TEST
+
+START_TEST(test_valid)
+{
+    static const char *good[] = {"", "plain", "\xd0\xb6", "\xe2\x80\x8f", "\xef\xbf\xbd",
+                                 "\xf0\x9f\x91\x8d", "\xf4\x8f\xbf\xbf", "\xed\x9f\xbf"};
+    static const char *bad[] = {
+        "\xc0\xaf",             /* overlong '/' */
+        "\xe0\x80\xaf",         /* overlong, three bytes */
+        "\xf0\x80\x80\xaf",     /* overlong, four bytes */
+        "\xed\xa0\x80",         /* surrogate U+D800 */
+        "\xed\xbf\xbf",         /* surrogate U+DFFF */
+        "\xf4\x90\x80\x80",     /* above U+10FFFF */
+        "\xf5\x80\x80\x80", "\xff", "\x80", /* no such lead; stray continuation */
+        "\xe2\x82",             /* truncated */
+        "\xe2\x28\xa1",         /* bad continuation */
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert_msg(pl_utf8_valid(good[i], strlen(good[i])), "good %zu", i);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!pl_utf8_valid(bad[i], strlen(bad[i])), "bad %zu", i);
+    /* Only len bytes count: a cut inside a sequence is invalid. */
+    ck_assert(!pl_utf8_valid("\xf0\x9f\x91\x8d", 3));
 }
 END_TEST
 
@@ -50,6 +76,7 @@ static Suite *utf8_suite(void)
     tcase_add_test(tc, test_len);
     tcase_add_test(tc, test_has_text);
     tcase_add_test(tc, test_printable);
+    tcase_add_test(tc, test_valid);
     suite_add_tcase(s, tc);
     return s;
 }
