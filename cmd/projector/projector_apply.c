@@ -33,14 +33,14 @@ static const struct {
  * Anything else (connection, serialization) is worth a retry. */
 int apply_result(apply_ctx *a, PGresult *res, int r)
 {
+    /* The SQLSTATE lives in res: read it before res goes. */
     const char *state = pl_pg_sqlstate(res);
+    int bad = strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0;
     (void)a;
     PQclear(res);
     if (r == 0)
         return 0;
-    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
-        return -EINVAL;
-    return -EIO;
+    return bad ? -EINVAL : -EIO;
 }
 
 int projector_parse(const projector_event *m, pl_event *ev, char *err, size_t errlen)
