@@ -1,6 +1,7 @@
 /* projector_events: what each event handler gets, and the handlers.
- * Handlers run inside the batch transaction, behind a savepoint; they
- * return 0, -EINVAL for a bad event (skipped) or -EIO (batch retried).
+ * Handlers run inside the batch transaction (behind a savepoint only
+ * when the batch is redone isolated, see projector_batch.h); they return
+ * 0, -EINVAL for a bad event (skipped) or -EIO (batch retried).
  * Every statement must be idempotent: replays and redeliveries happen. */
 #ifndef PROJECTOR_EVENTS_H
 #define PROJECTOR_EVENTS_H
