@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pl_event.h"
+
 /* One record of the events topic, wherever it was read from (Kafka or an
  * archive segment). Borrowed pointers; payload need not be terminated. */
 typedef struct projector_event {
@@ -24,6 +26,14 @@ typedef struct projector_event {
 /* 0 applied (or nothing to do), -EINVAL the event is malformed and must be
  * skipped (err says why), -EIO a database failure: retry the batch. */
 int projector_apply(PGconn *pg, const projector_event *m, char *err, size_t errlen);
+
+/* The same in two steps, for callers that look at the event first:
+ * projector_parse checks the envelope and the key (0, or -EINVAL with err;
+ * on 0 ev is the caller's to pl_event_free), projector_apply_parsed
+ * applies it (ev borrowed). */
+int projector_parse(const projector_event *m, pl_event *ev, char *err, size_t errlen);
+int projector_apply_parsed(PGconn *pg, const projector_event *m, const pl_event *ev,
+                           char *err, size_t errlen);
 
 /* Sets the session's search_path to schema alone. 0 or -EIO. */
 int projector_use_schema(PGconn *pg, const char *schema);

@@ -35,15 +35,11 @@ static int attachment_ok(yajl_val o)
            dim_ok(o, "height");
 }
 
-int apply_message_attachments(apply_ctx *a)
+int apply_attachments_check(apply_ctx *a, yajl_val *out)
 {
     yajl_val arr = pl_json_get(a->ev->data, "attachments");
-    const char *mid = pl_json_str(a->ev->data, "message_id");
-    PGresult *res = NULL;
-    char *json = NULL;
-    pl_jw w;
-    int r;
 
+    *out = NULL;
     if (!arr) /* most messages, and every event from before attachments */
         return 0;
     if (!YAJL_IS_ARRAY(arr) || arr->u.array.len > ATTACHMENTS_MAX) {
@@ -55,7 +51,20 @@ int apply_message_attachments(apply_ctx *a)
             snprintf(a->err, a->errlen, "message.created has a bad attachment");
             return -EINVAL;
         }
-    if (arr->u.array.len == 0)
+    *out = arr;
+    return 0;
+}
+
+int apply_message_attachments(apply_ctx *a, const msg_created *f)
+{
+    yajl_val arr = f->attachments;
+    const char *mid = f->mid;
+    PGresult *res = NULL;
+    char *json = NULL;
+    pl_jw w;
+    int r;
+
+    if (!arr || arr->u.array.len == 0)
         return 0;
     r = pl_jw_init(&w);
     if (r)
