@@ -42,13 +42,21 @@ void export_sweep(media *m);
  * (over PARLEY_EXPORT_MAX_BYTES), -EACCES (no longer a member), -EIO. */
 int export_build(media *m, export_job *j, uint64_t *size);
 
-/* History reads (export_read.c): one page of a conversation's messages
- * after offset `after` (-1: from the first), oldest first, with the
- * columns PL_HISTORY_MESSAGE_COLS_FOR(viewer) and then m."offset";
- * only sender's messages when sender is not NULL. */
+/* History reads (export_read.c), across the hot and the cold tier. */
 #define EXPORT_PAGE 500
-int export_read_page(PGconn *pg, const char *conv, const char *viewer, const char *sender,
-                     long long after, PGresult **res);
+/* Called per message, oldest first: json (len bytes, NUL-terminated, the
+ * callee copies what it keeps) is the read API's message object, sender
+ * its sender_id, cold 1 when it came from a history snapshot. Nonzero
+ * stops the read and is returned. */
+typedef int (*export_msg_fn)(void *arg, const char *json, size_t len, const char *sender,
+                             int cold);
+/* Passes every message of conv, as viewer sees it, to fn; only sender's
+ * when sender is not NULL. Run it inside the export's REPEATABLE READ
+ * transaction. *skipped (if not NULL): archived messages read but not
+ * sender's. 0, fn's value, -EIO, -EBADMSG (a snapshot failed its hash),
+ * -ENOMEM. */
+int export_read_messages(PGconn *pg, pl_store *archive, const char *conv, const char *viewer,
+                         const char *sender, export_msg_fn fn, void *arg, long long *skipped);
 
 /* The viewer (export_viewer.c): index.html, which loads data.js. */
 extern const char export_viewer_html[];

@@ -7,6 +7,7 @@
  *   users.json                          profiles of everyone who appears
  *   conversations/<id>/conversation.json  as GET /conversations/{id} shows it
  *   conversations/<id>/messages.jsonl   one message per line, as GET .../messages
+ *                                       (archived ones first, then hot ones)
  *   attachments.json                    [{id, ..., path}] (path null: missing)
  *   attachments/<id>/<filename>         the bytes
  *   data.js, index.html                 the offline viewer
@@ -14,6 +15,7 @@
 #include "export.h"
 #include "export_build.h"
 #include "pl_history.h"
+#include "pl_id.h"
 #include "pl_log.h"
 #include "pl_time.h"
 
@@ -58,52 +60,94 @@ int xb_step(xb *b)
     return export_checkpoint(b->m, j);
 }
 
-/* One message object as JSON text (caller frees), or NULL. */
-static char *message_json(const PGresult *res, int row)
+/* Remembers an archived message's sender for users.json (the hot ones
+ * come from SQL): a sorted set, since a sender writes many messages. */
+static int sender_add(xb *b, const char *id)
 {
-    char *s = NULL;
-    size_t n;
-    pl_jw w;
+    size_t lo = 0, hi = b->nsenders;
 
-    if (pl_jw_init(&w) != 0)
-        return NULL;
-    pl_history_message_write(&w, res, row, 0);
-    pl_jw_finish(&w, &s, &n);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(b->senders[mid], id);
+        if (c == 0)
+            return 0;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!pl_id_valid(id))
+        return 0; /* not a user; nothing to look up */
+    if (b->nsenders == b->sendercap) {
+        size_t cap = b->sendercap ? b->sendercap * 2 : 16;
+        char(*n)[PL_ID_LEN] = realloc(b->senders, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        b->senders = n;
+        b->sendercap = cap;
+    }
+    memmove(&b->senders[lo + 1], &b->senders[lo], (b->nsenders - lo) * sizeof(*b->senders));
+    memcpy(b->senders[lo], id, PL_ID_LEN);
+    b->nsenders++;
+    return 0;
+}
+
+char *xb_senders_array(const xb *b)
+{
+    char *s;
+    pl_buf arr;
+    int r;
+
+    pl_buf_init(&arr, 64u << 20);
+    r = pl_buf_puts(&arr, "{");
+    for (size_t i = 0; i < b->nsenders && !r; i++)
+        r = pl_buf_printf(&arr, "%s%s", i ? "," : "", b->senders[i]);
+    if (!r)
+        r = pl_buf_puts(&arr, "}");
+    s = r ? NULL : pl_buf_steal(&arr);
+    pl_buf_free(&arr);
     return s;
 }
 
-/* Streams the conversation's messages into the open entry: JSON Lines
- * (counting progress) or, for data.js, a comma-separated list. */
+typedef struct xb_out {
+    xb *b;
+    int jsonl, first;
+} xb_out;
+
+/* One message into the open entry: a JSON line (counting progress) or,
+ * for data.js, an element of a comma-separated list. */
+static int on_message(void *arg, const char *json, size_t len, const char *sender, int cold)
+{
+    xb_out *o = arg;
+    xb *b = o->b;
+    int r = pl_zip_write(b->z, ",", !o->jsonl && !o->first);
+
+    o->first = 0;
+    if (!r)
+        r = pl_zip_write(b->z, json, len);
+    if (!r && o->jsonl)
+        r = pl_zip_write(b->z, "\n", 1);
+    if (!r && o->jsonl && cold)
+        r = sender_add(b, sender);
+    if (!r && o->jsonl) {
+        b->nmsgs++;
+        r = xb_step(b);
+    }
+    return r;
+}
+
+/* Streams the conversation's messages, both tiers, oldest first. An
+ * account export has only the user's; the archived messages of others it
+ * had to read count as done, as the total counts them (xb_query_total). */
 int xb_messages(xb *b, const char *conv, int jsonl)
 {
-    const char *sender = b->j->account ? b->j->user : NULL;
-    long long after = -1;
-    int r = 0, first = 1, n;
+    xb_out o = {b, jsonl, 1};
+    long long skipped = 0;
+    int r = export_read_messages(b->pg, b->m->archive, conv, b->j->user,
+                                 b->j->account ? b->j->user : NULL, on_message, &o, &skipped);
 
-    do {
-        PGresult *res = NULL;
-        r = export_read_page(b->pg, conv, b->j->user, sender, after, &res) ? -EIO : 0;
-        n = r ? 0 : PQntuples(res);
-        for (int i = 0; i < n && !r; i++) {
-            char *s = message_json(res, i);
-            if (!s) {
-                r = -ENOMEM;
-                break;
-            }
-            r = pl_zip_write(b->z, ",", !jsonl && !first);
-            if (!r)
-                r = pl_zip_write(b->z, s, strlen(s));
-            if (!r && jsonl)
-                r = pl_zip_write(b->z, "\n", 1);
-            if (!r && jsonl)
-                r = xb_step(b);
-            first = 0;
-            free(s);
-        }
-        if (n)
-            after = atoll(PQgetvalue(res, n - 1, PL_HISTORY_MESSAGE_NCOLS));
-        PQclear(res);
-    } while (!r && n == EXPORT_PAGE);
+    if (r == 0 && jsonl)
+        b->j->done += skipped;
     return r;
 }
 
@@ -178,6 +222,7 @@ static void xb_free(xb *b)
     free(b->account);
     free(b->users);
     free(b->attachments);
+    free(b->senders);
     pl_zip_free(b->z);
     pl_store_put_abort(b->w);
 }

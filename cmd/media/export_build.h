@@ -19,12 +19,18 @@ typedef struct xb {
     PGresult *atts;    /* id, content_type, size, width, height, filename */
     char *conv_array;  /* the ids as a Postgres array literal */
     char *manifest, *account, *users, *attachments; /* JSON, reused by data.js */
+    long long nmsgs;   /* messages written to the messages.jsonl files */
+    char (*senders)[PL_ID_LEN]; /* senders of archived messages: sorted, unique */
+    size_t nsenders, sendercap;
 } xb;
 
 /* export_build.c */
 int xb_add_jw(xb *b, const char *name, pl_jw *w, char **keep);
 int xb_step(xb *b);
 int xb_messages(xb *b, const char *conv, int jsonl);
+/* The senders of archived messages seen so far as a Postgres array
+ * literal (caller frees), or NULL on ENOMEM. */
+char *xb_senders_array(const xb *b);
 
 /* export_files.c */
 int xb_query_scope(xb *b);

@@ -49,8 +49,8 @@ int xb_query_scope(xb *b)
     return r;
 }
 
-/* A conversation export carries the attachments of its live messages; an
- * account export every attachment the user uploaded. */
+/* A conversation export carries the attachments of its live messages,
+ * hot or archived; an account export every attachment the user uploaded. */
 int xb_query_attachments(xb *b)
 {
     const char *p = b->j->account ? b->j->user : b->j->conv;
@@ -58,11 +58,14 @@ int xb_query_attachments(xb *b)
                        b->j->account
                            ? "SELECT " ATT_COLS " FROM media.attachments a"
                              " WHERE a.uploader_id = $1 ORDER BY a.created_at, a.id"
-                           : "SELECT DISTINCT " ATT_COLS " FROM history.message_attachments ma"
+                           : "SELECT " ATT_COLS " FROM media.attachments a WHERE a.id IN ("
+                             " SELECT ma.attachment_id FROM history.message_attachments ma"
                              " JOIN history.messages m ON m.id = ma.message_id"
-                             " AND m.deleted_at IS NULL"
-                             " JOIN media.attachments a ON a.id = ma.attachment_id"
-                             " WHERE ma.conversation_id = $1 ORDER BY a.id",
+                             " AND m.deleted_at IS NULL WHERE ma.conversation_id = $1"
+                             " UNION SELECT x.attachment_id FROM archive.attachments x"
+                             " JOIN archive.search s ON s.message_id = x.message_id"
+                             " AND NOT s.deleted WHERE x.conversation_id = $1)"
+                             " ORDER BY a.id",
                        1, &p);
     if (r)
         return -EIO;
@@ -70,14 +73,19 @@ int xb_query_attachments(xb *b)
     return PQntuples(b->atts) > PL_ZIP_MAX_ENTRIES - 1000 ? -EFBIG : 0;
 }
 
+/* Messages of both tiers plus attachments. The archive keeps no sender
+ * outside the snapshots, so an account export counts every archived
+ * message of its conversations: each is read to find the user's. */
 int xb_query_total(xb *b)
 {
     const char *p[2] = {b->conv_array, b->j->account ? b->j->user : NULL};
     PGresult *res = NULL;
     int r = pl_pg_exec(b->pg, &res, NULL, 0,
-                       "SELECT count(*) FROM history.messages"
+                       "SELECT (SELECT count(*) FROM history.messages"
                        " WHERE conversation_id = ANY($1::uuid[])"
-                       " AND ($2::uuid IS NULL OR sender_id = $2::uuid)",
+                       " AND ($2::uuid IS NULL OR sender_id = $2::uuid))"
+                       " + (SELECT count(*) FROM archive.search"
+                       " WHERE conversation_id = ANY($1::uuid[]))",
                        2, p);
     if (r == 0)
         b->j->total = atoll(PQgetvalue(res, 0, 0)) + PQntuples(b->atts);
@@ -159,21 +167,27 @@ int xb_attachment_files(xb *b)
     return xb_add_jw(b, "attachments.json", &w, &b->attachments);
 }
 
-/* users.json: everyone in the conversations, and every sender shown. */
+/* users.json: everyone in the conversations, and every sender shown
+ * (archived messages' senders are collected while writing them). */
 static int users_file(xb *b)
 {
-    const char *p[2] = {b->conv_array, b->j->account ? b->j->user : NULL};
+    char *cold = xb_senders_array(b);
+    const char *p[3] = {b->conv_array, b->j->account ? b->j->user : NULL, cold};
     PGresult *res = NULL;
     pl_jw w;
-    int r = pl_pg_exec(b->pg, &res, NULL, 0,
-                       "SELECT u.id, u.username, u.display_name FROM auth.users u"
-                       " WHERE u.id IN (SELECT user_id FROM history.members"
-                       "  WHERE conversation_id = ANY($1::uuid[])"
-                       "  UNION SELECT sender_id FROM history.messages"
-                       "  WHERE conversation_id = ANY($1::uuid[])"
-                       "  AND ($2::uuid IS NULL OR sender_id = $2::uuid))"
-                       " ORDER BY u.username",
-                       2, p);
+    int r = !cold ? -ENOMEM
+                  : pl_pg_exec(b->pg, &res, NULL, 0,
+                               "SELECT u.id, u.username, u.display_name FROM auth.users u"
+                               " WHERE u.id IN (SELECT user_id FROM history.members"
+                               "  WHERE conversation_id = ANY($1::uuid[])"
+                               "  UNION SELECT sender_id FROM history.messages"
+                               "  WHERE conversation_id = ANY($1::uuid[])"
+                               "  AND ($2::uuid IS NULL OR sender_id = $2::uuid)"
+                               "  UNION SELECT unnest($3::uuid[]))"
+                               " ORDER BY u.username",
+                               3, p) ? -EIO : 0;
+
+    free(cold);
     if (r == 0 && (r = pl_jw_init(&w)) == 0) {
         pl_jw_arr(&w);
         for (int i = 0; i < PQntuples(res); i++) {
@@ -243,7 +257,7 @@ static int manifest_file(xb *b)
     for (int i = 0; i < PQntuples(b->convs); i++)
         pl_jw_str(&w, PQgetvalue(b->convs, i, 0));
     pl_jw_end_arr(&w);
-    pl_jw_kint(&w, "message_count", b->j->total - natt);
+    pl_jw_kint(&w, "message_count", b->nmsgs);
     pl_jw_kint(&w, "attachment_count", natt);
     pl_jw_end_obj(&w);
     return xb_add_jw(b, "manifest.json", &w, &b->manifest);

@@ -1,6 +1,7 @@
 /* parley-media: wiring only. Exit codes: 0 clean stop, 1 runtime failure,
  * 2 bad config. */
 #include "media.h"
+#include "pl_archive_schema.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
 
@@ -59,6 +60,21 @@ static int export_store(media *m, const char *attachment_dir)
     return r;
 }
 
+/* Archived history (downloads and exports of archived messages): the
+ * snapshots under PARLEY_ARCHIVE_DIR, read only, with the read API's
+ * default, and the archive schema, which this service may be first to
+ * create. */
+static int archive_open(media *m)
+{
+    const char *dir = pl_cfg_str("PARLEY_ARCHIVE_DIR", "archive");
+    int r = pl_store_fs_new(&m->archive, dir);
+
+    if (r)
+        pl_error("store", "dir=\"%s\" msg=\"cannot open the archive directory: %s\"", dir,
+                 strerror(-r));
+    return r;
+}
+
 /* PARLEY_ATTACHMENT_DIR defaults to $PARLEY_DATA_DIR/attachments. */
 static int settings(media *m, char *dir, size_t len)
 {
@@ -114,12 +130,15 @@ int main(void)
         pl_error("store", "dir=\"%s\" msg=\"%s\"", dir, strerror(-r));
         goto bad_config;
     }
-    if (export_store(&m, dir) != 0)
+    if (export_store(&m, dir) != 0 || archive_open(&m) != 0)
         goto bad_config;
     if (pl_metrics_new(&m.metrics) || pl_pg_pool_new(&m.pool, c.pg_dsn, (int)c.pg_pool))
         goto out;
     metrics_declare(m.metrics);
     r = pl_svc_migrate(m.pool, "media", media_migrations, media_migrations_count, PG_WAIT_S);
+    if (r == 0)
+        r = pl_svc_migrate(m.pool, "archive", archive_migrations, archive_migrations_count,
+                           PG_WAIT_S);
     if (r) {
         code = r == -EINTR ? 0 : 1; /* stopped while Postgres was starting */
         goto out;
@@ -157,11 +176,14 @@ out:
     pl_metrics_free(m.metrics);
     pl_store_free(m.store);
     pl_store_free(m.exports);
+    pl_store_free(m.archive);
     pl_rate_free(m.rate);
     pl_rate_free(m.export_rate);
     return code;
 bad_config:
     pl_store_free(m.store);
+    pl_store_free(m.exports);
+    pl_store_free(m.archive);
     pl_rate_free(m.rate);
     pl_rate_free(m.export_rate);
     return 2;

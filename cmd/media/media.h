@@ -1,6 +1,7 @@
 /* parley-media: attachment uploads and downloads. It owns the Postgres
  * schema "media" (one row per attachment) and the bytes in a pl_store;
- * who may download is read from the history projection. */
+ * who may download is read from the history projection and, for archived
+ * messages, from the archive schema (archive.attachments). */
 #ifndef MEDIA_H
 #define MEDIA_H
 
@@ -28,6 +29,7 @@ typedef struct media {
     long long max_bytes; /* PARLEY_ATTACHMENT_MAX_BYTES */
     pl_rate *rate;       /* uploads per user */
     pl_store *exports;   /* finished export archives, keyed by export id */
+    pl_store *archive;   /* history snapshots (PARLEY_ARCHIVE_DIR), read only */
     pl_rate *export_rate; /* export requests per user */
     media_export_cfg ex;
     media_exporter *exporter; /* the job workers */

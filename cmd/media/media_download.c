@@ -1,7 +1,8 @@
 /* GET /api/v1/attachments/{id}: for the uploader, and for members of a
  * conversation where a message carrying it was posted (the history
- * projection says which). Everyone else gets the same 404 as for an id
- * that does not exist. */
+ * projection says which for hot messages, archive.attachments for
+ * archived ones). Everyone else gets the same 404 as for an id that does
+ * not exist. */
 #include "media.h"
 #include "pl_fname.h"
 #include "pl_id.h"
@@ -34,7 +35,10 @@ static int lookup(media *m, const char *id, const char *user, found *f)
                    " WHERE a.id = $1 AND (a.uploader_id = $2 OR EXISTS ("
                    "  SELECT 1 FROM history.message_attachments ma"
                    "  JOIN history.members mb ON mb.conversation_id = ma.conversation_id"
-                   "  WHERE ma.attachment_id = a.id AND mb.user_id = $2))",
+                   "  WHERE ma.attachment_id = a.id AND mb.user_id = $2"
+                   " UNION ALL SELECT 1 FROM archive.attachments aa"
+                   "  JOIN history.members mb ON mb.conversation_id = aa.conversation_id"
+                   "  WHERE aa.attachment_id = a.id AND mb.user_id = $2))",
                    2, p);
     pl_pg_release(m->pool, pg);
     if (r == 0 && PQntuples(res) != 1)

@@ -984,7 +984,7 @@ class Stack:
         })
         if name == "auth":
             env["PARLEY_AUTH_SECRET_KEY_FILE"] = str(self.keys.secret)
-        if name in ("archiver", "read"):  # read: archived history (read only)
+        if name in ("archiver", "read", "media"):  # read, media: archived history (read only)
             env.setdefault("PARLEY_ARCHIVE_DIR", str(cfg.data_dir / "archive"))
         return env
 

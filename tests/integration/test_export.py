@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from test_attachments import png, uploaded
-from test_messages import call, msg_path, react_path, send
+from test_messages import call, msg_path, react_path, send, wait_conv
+from test_tiering import cli_ok, cold_count, post_msg, sql, wait_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "export"))
 from parley_export import read_export  # noqa: E402
@@ -255,3 +256,69 @@ def test_export_finishes_after_media_sigkill(api, stack):
         h.spec.env.clear()
         h.spec.env.update(saved)
         _restart_media(stack, {})
+
+
+def test_archived_history_downloads_and_exports(api, stack):
+    """Half a conversation is tiered into history snapshots: an attachment
+    of an archived message still downloads for members (not outsiders), and
+    exports hold both tiers exactly as the read API pages them."""
+    alice, bob, carol = api.user(), api.user(), api.user()
+    cid = alice.direct_with(bob)["id"]
+    wait_conv(alice, cid)
+    pic, hot_pic = png(7, 3), png(2, 9)
+    att = uploaded(bob, pic, filename="old one.png")
+    old = [post_msg(bob if i % 3 == 0 else alice, cid, f"old {i}",
+                    **({"attachment_ids": [att["id"]]} if i == 6 else {}))
+           for i in range(45)]
+    alice.history(cid, min_position=old[-1]["position"], limit=1)
+    assert call(bob, "PUT", react_path(cid, old[2]["message_id"], "👍")).status_code == 202
+    r = call(alice, "PATCH", msg_path(cid, old[4]["message_id"]), {"text": "old 4, edited"})
+    assert r.status_code == 202, r.text
+    alice.history(cid, min_position=r.json()["position"], limit=1)
+
+    # A reply made while its target is hot, young enough to stay hot: tier
+    # what is older than 8 s, then stop tiering this conversation.
+    time.sleep(9)
+    reply = post_msg(bob, cid, "a reply to the archive", reply_to=old[1]["message_id"])
+    alice.history(cid, min_position=reply["position"], limit=1)
+    cli_ok(stack, "policy", cid, "--hot-seconds", "8", "--by", "test", "--reason", "tier")
+    wait_until(lambda: cold_count(stack, cid) == 45, "old half tiered", 90)
+    cli_ok(stack, "policy", cid, "--hot-seconds", "default", "--by", "test",
+           "--reason", "stop")
+    assert sql(stack, "SELECT count(*) FROM history.message_attachments "
+                      f"WHERE attachment_id = '{att['id']}'") == "0"
+
+    # The hot half, with an attachment too.
+    hot_att = uploaded(alice, hot_pic, filename="new.png")
+    for i in range(9):
+        post_msg(alice if i % 2 else bob, cid, f"new {i}",
+                 **({"attachment_ids": [hot_att["id"]]} if i == 3 else {}))
+    last = send(alice, cid, "the newest")
+    everything = alice.all_messages(cid, min_position=last["position"])
+    assert len(everything) == 56 and len({m["id"] for m in everything}) == 56
+    assert everything[45]["quoted"]["id"] == old[1]["message_id"], everything[45]
+
+    # Downloads: a member who did not upload it, then an outsider.
+    got = requests.get(f"{alice.api.url}/api/v1/attachments/{att['id']}",
+                       headers=alice.auth, timeout=15)
+    assert got.status_code == 200 and got.content == pic, got.text
+    nope = requests.get(f"{carol.api.url}/api/v1/attachments/{att['id']}",
+                        headers=carol.auth, timeout=15)
+    assert nope.status_code == 404 and nope.json()["error"]["code"] == "not_found"
+
+    # A conversation export: every message once, as the read API pages them.
+    done, archive = export_of(alice, {"conversation_id": cid})
+    assert done["progress"] == {"done": 58, "total": 58}  # 56 messages + 2 files
+    exp = read_export(archive)
+    assert exp["conversations"][cid]["messages"] == everything
+    assert exp["manifest"]["message_count"] == 56
+    assert exp["attachments"][att["id"]]["data"] == pic
+    assert exp["attachments"][hot_att["id"]]["data"] == hot_pic
+
+    # An account export: the user's own messages of both tiers.
+    done, archive = export_of(alice, {"scope": "account"})
+    assert done["progress"]["done"] == done["progress"]["total"]
+    mine = [m for m in everything if m["sender_id"] == alice.id]
+    got = read_export(archive)["conversations"][cid]["messages"]
+    assert got == mine
+    assert old[1]["message_id"] in {m["id"] for m in got}
