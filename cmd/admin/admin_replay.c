@@ -7,6 +7,7 @@
  * --from <time>: a repair of the live projection: every event since that
  * time is applied again through the same idempotent statements. */
 #include "admin_replay.h"
+#include "pl_archive_tiered.h"
 #include "migrations.h"
 #include "pl_pg.h"
 #include "pl_time.h"
@@ -132,6 +133,12 @@ static int repair(admin_replay *r, int64_t from_ms)
         rc = admin_replay_range(r, p, start == lo && lo > 0 ? 0 : start, hi);
     }
     rd_kafka_topic_partition_list_destroy(l);
+    /* Re-applied events of archived messages must not come back as hot. */
+    if (!rc && pl_archive_drop_tiered(r->ctx->pg, HISTORY_SCHEMA, NULL) != 0) {
+        fprintf(stderr, "parley-admin: cannot drop archived rows: %s",
+                PQerrorMessage(r->ctx->pg));
+        rc = -EIO;
+    }
     if (rc)
         return 2;
     report(r, "repaired history");

@@ -11,6 +11,7 @@
  * schema, where offsets is at least what live had: anything the rebuild
  * applied is then skipped (the fence), anything newer is applied. */
 #include "admin_replay.h"
+#include "pl_archive_tiered.h"
 #include "migrations.h"
 #include "pl_pg.h"
 
@@ -76,6 +77,9 @@ int admin_swap(admin_replay *r, int nparts, int verify)
         rc = admin_offsets_read(pg, HISTORY_SCHEMA, r->ctx->topic, live, nparts) < 0;
     if (!rc)
         rc = catch_up(r, nparts, live, mine);
+    /* Messages the archive holds are not hot: the log rebuilt them too. */
+    if (!rc)
+        rc = pl_archive_drop_tiered(pg, REBUILD_SCHEMA, NULL);
     if (!rc && verify && !exists) {
         fprintf(stderr, "parley-admin: there is no live history projection to compare\n");
         rc = -ENOENT;

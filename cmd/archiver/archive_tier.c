@@ -20,6 +20,7 @@
 #include "pl_num.h"
 #include "pl_pg.h"
 #include "pl_archive_read.h"
+#include "pl_archive_tiered.h"
 #include "pl_snapshot.h"
 
 #include <errno.h>
@@ -68,7 +69,9 @@ typedef struct batch {
 } batch;
 
 /* Locks and reads the batch: the oldest hot messages that are older than
- * the conversation's hot window and below the partition's archived end. */
+ * the conversation's hot window and below both the partition's archived
+ * end and its projected end (a message the projector has yet to store
+ * must not fall under the edge, where reads would never look for it). */
 static int batch_select(PGconn *pg, const char *topic, const archive_policy *pol, batch *b,
                         PGresult **res)
 {
@@ -79,12 +82,13 @@ static int batch_select(PGconn *pg, const char *topic, const archive_policy *pol
     snprintf(lim, sizeof(lim), "%lld", pol->batch);
     return pl_pg_exec(pg, res, NULL, 0,
         "WITH edge AS ("
-        " SELECT least(o.next_offset, coalesce((SELECT min(y.\"offset\")"
+        " SELECT least(o.next_offset, h.next_offset, coalesce((SELECT min(y.\"offset\")"
         "  FROM history.messages y WHERE y.conversation_id = $1"
         "  AND y.created_at >= now() - make_interval(secs => coalesce("
         "   (SELECT hot_seconds FROM archive.policies WHERE conversation_id = $1),"
         "   $4::bigint))), o.next_offset)) AS hi"
-        " FROM archive.offsets o WHERE o.topic = $2 AND o.partition = $3::int)"
+        " FROM archive.offsets o JOIN history.offsets h USING (topic, partition)"
+        " WHERE o.topic = $2 AND o.partition = $3::int)"
         " SELECT m.\"offset\", (extract(epoch from m.created_at)*1000)::bigint, "
         STORED_MESSAGE ", m.reply_to, m.reply_to IS NOT NULL AND NOT EXISTS"
         "  (SELECT 1 FROM history.messages q WHERE q.id = m.reply_to)"
@@ -168,42 +172,6 @@ static int batch_encode(PGconn *pg, pl_store *store, batch *b, const PGresult *r
     return r;
 }
 
-/* Deletes conv's hot rows with first <= offset <= last (first NULL: from 0),
- * children first: they reference the messages. */
-static int hot_delete(PGconn *pg, const char *conv, const char *first, const char *last)
-{
-    PGresult *res = NULL;
-    int r = pl_pg_exec(pg, &res, NULL, 0,
-        "WITH ids AS (SELECT id FROM history.messages WHERE conversation_id = $1"
-        "  AND \"offset\" >= coalesce($2::bigint, -1)"
-        "  AND \"offset\" <= coalesce($3::bigint, -1)),"
-        " r AS (DELETE FROM history.reactions WHERE message_id IN (SELECT id FROM ids)),"
-        " x AS (DELETE FROM history.mentions WHERE message_id IN (SELECT id FROM ids)),"
-        " a AS (DELETE FROM history.message_attachments"
-        "  WHERE message_id IN (SELECT id FROM ids))"
-        " DELETE FROM history.messages WHERE id IN (SELECT id FROM ids)",
-        3, (const char *[]){conv, first, last});
-    PQclear(res);
-    return r ? -EIO : 0;
-}
-
-/* Hot rows at or below the conversation's archived edge are already in a
- * snapshot: a projection rebuilt or repaired from the log brings them
- * back. Reads ignore them (the edge splits the tiers); drop them so they
- * are never snapshotted twice. */
-static int drop_resurrected(PGconn *pg, const char *conv)
-{
-    PGresult *res = NULL;
-    int r = pl_pg_exec(pg, &res, NULL, 0,
-                       "SELECT max(last_offset) FROM archive.snapshots WHERE conversation_id = $1",
-                       1, &conv);
-
-    if (r == 0 && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        r = hot_delete(pg, conv, NULL, PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return r ? -EIO : 0;
-}
-
 /* Catalogs the snapshot and its search rows, then deletes the hot rows
  * (children first: they reference the messages). */
 static int batch_catalog(PGconn *pg, const batch *b)
@@ -242,7 +210,8 @@ static int batch_catalog(PGconn *pg, const batch *b)
     PQclear(res);
     if (r)
         return -EIO;
-    return hot_delete(pg, b->conv, first, last);
+    /* The snapshot row is in: its rows are now at or below the edge. */
+    return pl_archive_drop_tiered(pg, "history", b->conv);
 }
 
 /* One batch of conv: the number of messages tiered, 0 when nothing is
@@ -258,7 +227,8 @@ static int tier_batch(PGconn *pg, pl_store *store, const char *topic,
     pl_buf_init(&b.out, 1);
     if (pl_pg_cmd(pg, "BEGIN"))
         return -EIO;
-    r = drop_resurrected(pg, conv);
+    /* Rows a rebuild brought back below the edge: never snapshot twice. */
+    r = pl_archive_drop_tiered(pg, "history", conv) ? -EIO : 0;
     if (r == 0)
         r = batch_select(pg, topic, pol, &b, &res);
     if (r == 0 && PQntuples(res) > 0)

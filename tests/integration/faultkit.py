@@ -13,6 +13,14 @@ import requests
 from parley_client import Socket, message_frames, ws_url
 
 RESULTS = Path(__file__).resolve().parents[2] / ".parley" / "resilience.json"
+
+
+def record(result):
+    """Prints a scenario's counts and appends them to RESULTS."""
+    print(json.dumps(result))
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(result) + "\n")
 RETRY = (429, 500, 502, 503, 504)
 
 
@@ -155,10 +163,7 @@ def check(name, user, conv, sender, recovery_s, receivers=None, extra=None):
         result["delivered_duplicates"] = sum(len(t) - len(set(t)) for t in got.values())
         result["sockets_closed"] = receivers.closed()
     result.update(extra or {})
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(result) + "\n")
+    record(result)
     assert (lost, dups) == (0, 0), result
     assert texts == want, result
     assert len({m["id"] for m in msgs}) == sender.count

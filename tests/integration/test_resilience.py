@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from faultkit import RetryingSender, check as _check
+from faultkit import RetryingSender, check as _check, record
 
 
 def _wait_ready(handle, old_pid, timeout=120):
@@ -158,10 +158,7 @@ def test_flapping_client_resumes_over_the_socket(api, base_url):
               "acknowledged": len(sender.acked), "delivered": len(texts), "lost": lost,
               "duplicates": dups, "reconnects": reconnects, "resume_gaps": gaps,
               "recovery_s": round(t_done - t_start, 2)}
-    print(json.dumps(result))
-    RESULTS.parent.mkdir(exist_ok=True)
-    with RESULTS.open("a") as f:
-        f.write(json.dumps(result) + "\n")
+    record(result)
     assert (lost, dups) == (0, 0), result
     assert texts == want, result  # in order too
     assert gaps == 0, result  # a second's worth of messages is well within the limits
