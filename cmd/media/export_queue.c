@@ -129,8 +129,10 @@ void export_sweep(media *m)
 
     if (run(m, &res,
             "SELECT id FROM media.exports WHERE expires_at <= now()"
-            " ORDER BY expires_at LIMIT 100", 0, NULL) != 0)
+            " ORDER BY expires_at LIMIT 100", 0, NULL) != 0) {
+        PQclear(res); /* a failed statement still leaves its error result */
         return;
+    }
     for (int i = 0; i < PQntuples(res); i++) {
         const char *id = PQgetvalue(res, i, 0);
         int r = pl_store_delete(m->exports, id);
