@@ -3,6 +3,7 @@
  * consumer group: every reader needs every user), replays the compacted
  * topic, and turns the pl_presence's callbacks on once every partition
  * reached its end. Then it keeps reading and ticks the expiry clock.
+ * The reading itself is pl_kafka_tail's.
  *
  * Library code: it does not log; Kafka trouble just delays readiness. */
 #ifndef PL_PRESENCE_FEED_H

@@ -7,7 +7,7 @@
  * every revocation whose tokens could still be valid, and notes each
  * partition's end as it was then; it is ready once it has read up to
  * those ends. Later Kafka trouble only delays news: the set and readiness
- * stay as they are.
+ * stay as they are. The reading itself is pl_kafka_tail's.
  *
  * Library code: it does not log (librdkafka's own lines go through
  * pl_kafka's adapter). */
