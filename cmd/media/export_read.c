@@ -109,14 +109,6 @@ static int cold_read(reader *rd, int64_t w)
     return r;
 }
 
-static void quoted_write(pl_jw *w, void *arg)
-{
-    if (arg)
-        pl_archive_quoted_write(w, arg);
-    else
-        pl_jw_null(w);
-}
-
 /* A hot row; a reply whose target was tiered quotes it from its snapshot
  * (a purged target stays unquoted), as the read API does. */
 static int hot_one(reader *rd, const PGresult *res, int row)
@@ -134,7 +126,7 @@ static int hot_one(reader *rd, const PGresult *res, int row)
     if (r == 0)
         r = pl_jw_init(&w);
     if (r == 0) {
-        pl_history_message_write_q(&w, res, row, 0, quoted_write, q);
+        pl_history_message_write_q(&w, res, row, 0, pl_archive_quoted_cb, q);
         r = emit(rd, &w, PQgetvalue(res, row, 3), 0);
     }
     yajl_tree_free(q);

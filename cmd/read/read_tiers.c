@@ -129,21 +129,12 @@ int tier_message_offset(PGconn *pg, const char *conv, const char *mid, int64_t *
     return r;
 }
 
-static void quoted_write(pl_jw *w, void *arg)
-{
-    yajl_val q = arg;
-    if (q)
-        pl_archive_quoted_write(w, q);
-    else
-        pl_jw_null(w);
-}
-
 void tier_item_write(pl_jw *w, const tier_page *p, int i, const char *viewer)
 {
     const tier_item *it = &p->items[i];
 
     if (it->hot_row >= 0) {
-        pl_history_message_write_q(w, p->hot, it->hot_row, 1, quoted_write,
+        pl_history_message_write_q(w, p->hot, it->hot_row, 1, pl_archive_quoted_cb,
                                    p->quoted[it->hot_row]);
     } else {
         const pl_archive_msg *m = &p->cold.msgs[it->cold_idx];

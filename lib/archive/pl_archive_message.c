@@ -105,6 +105,14 @@ void pl_archive_quoted_write(pl_jw *w, yajl_val msg)
     pl_jw_end_obj(w);
 }
 
+void pl_archive_quoted_cb(pl_jw *w, void *msg)
+{
+    if (msg)
+        pl_archive_quoted_write(w, msg);
+    else
+        pl_jw_null(w);
+}
+
 void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer)
 {
     yajl_val m = NULL;

@@ -51,6 +51,9 @@ int pl_archive_lookup(PGconn *pg, pl_store *store, const char *conv, const char 
 /* Writes a reply's "quoted" object {id, sender_id, text, deleted} for a
  * stored message (the value only, no key). */
 void pl_archive_quoted_write(pl_jw *w, yajl_val msg);
+/* The same for pl_history_message_write_q's quote callback: msg is a
+ * yajl_val, or NULL for a null quote. */
+void pl_archive_quoted_cb(pl_jw *w, void *msg);
 
 /* Writes the read API's message object for a stored message, as seen by
  * viewer (reactions' "me"; NULL: nobody). */
