@@ -30,6 +30,7 @@ typedef struct app {
     pusher_presence *presence;
     pusher_replay *replay;
     pusher_ws *ws;
+    pl_revoked_feed *revoked;
     long long resume_max_convs, drain_jitter_ms;
 } app;
 
@@ -84,12 +85,23 @@ static void wake_ws(void *arg)
     pusher_ws_wake(a->ws);
 }
 
-/* Ready once both feeds read: a pusher still replaying presence would
- * miss its clients' co-members' changes. */
+/* Ready once every feed read: a pusher still replaying presence would
+ * miss its clients' co-members' changes, and one still reading
+ * revocations could let a revoked session in. */
 static int feed_ready(void *arg)
 {
     app *a = arg;
-    return pusher_feed_ready(a->feed) && pusher_presence_ready(a->presence);
+    return pusher_feed_ready(a->feed) && pusher_presence_ready(a->presence) &&
+           pl_revoked_feed_ready(a->revoked);
+}
+
+static int session_revoked(void *arg, const char *sid)
+{
+    app *a = arg;
+
+    if (!pl_revoked_feed_ready(a->revoked))
+        return -EAGAIN;
+    return pl_revoked_feed_has(a->revoked, sid);
 }
 
 static int declare_metrics(pl_metrics *m)
@@ -200,7 +212,8 @@ static int start_ws(app *a, const pl_svc_common *c)
                         .presence = a->presence, .replay = a->replay,
                         .resume_max_conversations = a->resume_max_convs,
                         .drain_jitter_ms = a->drain_jitter_ms,
-                        .ready = feed_ready, .ready_arg = a};
+                        .ready = feed_ready, .ready_arg = a,
+                        .revoked = session_revoked, .revoked_arg = a};
     int r = pusher_ws_new(&a->ws, &wc);
 
     if (r == -EINVAL) {
@@ -232,6 +245,7 @@ static void teardown(app *a)
     signal_ws = NULL;
     pusher_ws_free(a->ws);
     pusher_presence_free(a->presence); /* after the sockets' last -1 */
+    pl_revoked_feed_free(a->revoked);
     pusher_hub_free(a->hub);
     pl_metrics_free(a->metrics);
 }
@@ -250,7 +264,8 @@ int main(void)
     if (pl_metrics_new(&a.metrics) || declare_metrics(a.metrics) ||
         pusher_hub_new(&a.hub, HUB_MAX_QUEUE, wake_ws, &a))
         goto out;
-    code = start_feed(&a, &c);
+    r = pl_svc_revoked_feed(&a.revoked, &c);
+    code = r == -EINVAL ? EXIT_CONFIG : r ? 1 : start_feed(&a, &c);
     if (!code)
         code = start_presence(&a, &c);
     if (!code)

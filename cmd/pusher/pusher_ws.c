@@ -27,6 +27,7 @@
 #define WS_MAX_ORIGINS 32
 #define WS_CLOSE_UNAUTHORIZED 4401
 #define WS_CLOSE_BAD_REQUEST 4400
+#define WS_CLOSE_TRY_AGAIN 1013 /* RFC 6455 registry: Try Again Later */
 #define WS_MAX_CONVS 10000       /* conversations whose last offset a socket tracks */
 /* A replayed frame that finds more than this queued ends its replay with
  * resume.gap: the client pages the rest over REST instead of being
@@ -66,6 +67,8 @@ struct pusher_ws {
     uint64_t next_serial;
     pusher_ws_ready_fn ready;
     void *ready_arg;
+    pusher_ws_revoked_fn revoked_fn;
+    void *revoked_arg;
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     char *origin_buf;                 /* the copied list, split in place */
     const char *origins[WS_MAX_ORIGINS];
@@ -284,6 +287,15 @@ static void ws_resume(ws_session *s, const pusher_req *req)
         ws_resume_end(s, req->resume[i].conversation_id, "busy");
 }
 
+/* 1 if sid was revoked: while we run (the hub told us) or before (the
+ * revocations feed); -EAGAIN while that feed is still catching up. */
+static int ws_revoked(pusher_ws *srv, const char *sid)
+{
+    if (pusher_map_get(srv->revoked, sid))
+        return 1;
+    return srv->revoked_fn ? srv->revoked_fn(srv->revoked_arg, sid) : 0;
+}
+
 /* The first frame. Tokens never reach the logs. */
 static int ws_auth(ws_session *s, const pusher_req *req)
 {
@@ -301,7 +313,9 @@ static int ws_auth(ws_session *s, const pusher_req *req)
         why = "malformed";
     else if ((r = pl_token_verify(s->srv->pk, tok, pl_time_real_ms() / 1000, &c)) != 0)
         why = ws_token_error(r);
-    if (!why && pusher_map_get(s->srv->revoked, c.sid))
+    if (!why && (r = ws_revoked(s->srv, c.sid)) == -EAGAIN) /* retryable, unlike 4401 */
+        return ws_close(s, WS_CLOSE_TRY_AGAIN, "not ready");
+    if (!why && r)
         why = "revoked";
     if (why)
         return ws_auth_failed(s, why);
@@ -853,6 +867,8 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     srv->drain_jitter_ms = cfg->drain_jitter_ms;
     srv->ready = cfg->ready;
     srv->ready_arg = cfg->ready_arg;
+    srv->revoked_fn = cfg->revoked;
+    srv->revoked_arg = cfg->revoked_arg;
     ws_setup_protocols(srv);
     memset(&info, 0, sizeof(info));
     info.port = cfg->port;

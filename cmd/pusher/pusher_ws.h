@@ -34,6 +34,9 @@
 
 typedef struct pusher_ws pusher_ws;
 typedef int (*pusher_ws_ready_fn)(void *arg); /* any thread; 1 when ready */
+/* lws thread: 1 if session sid was revoked, 0 if not, -EAGAIN while the
+ * revocations before this process started are still being read. */
+typedef int (*pusher_ws_revoked_fn)(void *arg, const char *sid);
 
 typedef struct pusher_ws_cfg {
     const char *addr;
@@ -48,6 +51,10 @@ typedef struct pusher_ws_cfg {
     long long drain_jitter_ms;       /* reconnect.after_ms is uniform in [0, this] */
     pusher_ws_ready_fn ready;        /* the feed's readiness */
     void *ready_arg;
+    /* Revocations of any age still within the token TTL; the sessions
+     * revoked while we run are also learnt from the hub. May be NULL. */
+    pusher_ws_revoked_fn revoked;
+    void *revoked_arg;
 } pusher_ws_cfg;
 
 /* Creates the lws context and binds the listener. -EINVAL (bad origin

@@ -140,7 +140,7 @@ static int revoked_ready(void *arg)
     return pl_revoked_feed_ready(arg);
 }
 
-int pl_svc_revocations(pl_revoked_feed **out, const pl_svc_common *c, pl_http_config *hc)
+int pl_svc_revoked_feed(pl_revoked_feed **out, const pl_svc_common *c)
 {
     pl_revoked_feed_cfg fc = {.brokers = c->kafka_brokers, .client_id = c->instance};
     long long ttl_s;
@@ -160,8 +160,16 @@ int pl_svc_revocations(pl_revoked_feed **out, const pl_svc_common *c, pl_http_co
         pl_error("revocations", "topic=%s errno=%d msg=\"%s\"", fc.topic, -r, err);
         pl_revoked_feed_free(*out);
         *out = NULL;
-        return r;
     }
+    return r;
+}
+
+int pl_svc_revocations(pl_revoked_feed **out, const pl_svc_common *c, pl_http_config *hc)
+{
+    int r = pl_svc_revoked_feed(out, c);
+
+    if (r)
+        return r;
     hc->revocations.revoked = revoked_has;
     hc->revocations.ready = revoked_ready;
     hc->revocations.arg = *out;

@@ -40,12 +40,14 @@ int pl_svc_migrate_in(pl_pg_pool *pool, const char *component, const char *schem
  * it cannot listen. */
 int pl_svc_ops_server(pl_http_server **out, const pl_svc_common *c, pl_metrics *m,
                       int (*ready)(void *ctx), void *ctx);
-/* Starts the revoked-sessions feed every REST service runs (sessions topic
- * PARLEY_SESSIONS_TOPIC, window PARLEY_ACCESS_TTL_S plus a minute of clock
- * skew) and wires it into hc, so PL_HTTP_AUTH routes refuse a revoked
- * session's tokens and /readyz waits until the feed has caught up. *out is
- * the caller's: pl_revoked_feed_free it after pl_http_stop. Logs and
- * returns nonzero on a bad setting or when the feed cannot start. */
+/* Starts the revoked-sessions feed every service that takes access tokens
+ * runs (sessions topic PARLEY_SESSIONS_TOPIC, window PARLEY_ACCESS_TTL_S
+ * plus a minute of clock skew). *out is the caller's (pl_revoked_feed_free).
+ * Logs and returns nonzero on a bad setting or when the feed cannot start. */
+int pl_svc_revoked_feed(pl_revoked_feed **out, const pl_svc_common *c);
+/* pl_svc_revoked_feed, wired into hc, so PL_HTTP_AUTH routes refuse a
+ * revoked session's tokens and /readyz waits until the feed has caught
+ * up. Free *out after pl_http_stop. */
 int pl_svc_revocations(pl_revoked_feed **out, const pl_svc_common *c, pl_http_config *hc);
 /* Fills an http config from the common settings. */
 void pl_svc_http_config(const pl_svc_common *c, pl_http_config *cfg);

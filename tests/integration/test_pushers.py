@@ -76,3 +76,34 @@ def test_foreign_origin_is_refused(api, base_url):
             await s.ws.send(json.dumps({"type": "ping"}))
             await s.wait_for(lambda f: f.get("type") == "pong")
     asyncio.run(allowed())
+
+
+def test_pusher_started_after_a_revocation_refuses_that_session(api, stack):
+    """A pusher learns of revocations made before it started from the
+    sessions topic (over the access-token TTL), not only of those it sees
+    live: its first answer to the revoked session's token is 4401."""
+    import requests
+    import time
+    u = api.user()
+    r = requests.post(api.url + "/api/v1/auth/logout", json={}, headers=u.auth, timeout=15)
+    assert r.status_code == 204, r.text
+    end = time.monotonic() + 10  # the revocation is in the topic: REST has read it
+    while requests.get(api.url + "/api/v1/users/me", headers=u.auth, timeout=15
+                       ).status_code != 401:
+        assert time.monotonic() < end, "the revocation never reached the read side"
+        time.sleep(0.05)
+    h = stack.start_service("pusher", port=_free(), wait=True)
+
+    async def first_answer(token):
+        async with websockets.connect(ws_url(None, h.port), open_timeout=10) as ws:
+            await ws.send(json.dumps({"type": "auth", "access_token": token}))
+            try:
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))["type"]
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code if e.rcvd else None
+    try:
+        assert h.ready()
+        assert asyncio.run(first_answer(u.access)) == 4401
+        assert asyncio.run(first_answer(api.user().access)) == "ready"  # others get in
+    finally:
+        h.stop()
