@@ -62,24 +62,46 @@ static int valid_client_id(const char *s)
     return 1;
 }
 
-/* 1 and *pos if this sender already sent client_msg_id here, 0 if not,
- * -EIO on a database error. */
-static int send_existing(PGconn *pg, const char *message_id, pl_pos *pos)
+/* 1 and *pos if the statement found the message's (partition, offset),
+ * 0 if not. */
+static int send_found(int r, PGresult *res, pl_pos *pos)
 {
-    PGresult *res = NULL;
     long long part, off;
+
+    if (r || PQntuples(res) != 1 ||
+        pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT32_MAX, &part) != 0 ||
+        pl_num_parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &off) != 0)
+        return 0;
+    pos->partition = (int32_t)part;
+    pos->offset = off;
+    return 1;
+}
+
+/* 1 and *pos if this sender already sent client_msg_id here, hot or since
+ * moved into the archive; 0 if not, -EIO on a database error. Before the
+ * archiver first ran its tables do not exist: nothing is archived. */
+static int send_existing(PGconn *pg, const char *conv, const char *message_id, pl_pos *pos)
+{
+    const char *p[2] = {conv, message_id};
+    PGresult *res = NULL;
     int r = pl_pg_exec(pg, &res, NULL, 0,
-                       "SELECT partition, \"offset\" FROM history.messages WHERE id=$1", 1,
-                       &message_id);
-    if (r == 0 && PQntuples(res) == 1 &&
-        pl_num_parse_ll(PQgetvalue(res, 0, 0), 0, INT32_MAX, &part) == 0 &&
-        pl_num_parse_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, &off) == 0) {
-        pos->partition = (int32_t)part;
-        pos->offset = off;
-        r = 1;
-    }
+                       "SELECT partition, \"offset\" FROM history.messages"
+                       " WHERE id = $2 AND conversation_id = $1", 2, p);
+    int found = send_found(r, res, pos);
+
     PQclear(res);
-    return r;
+    res = NULL;
+    if (r || found)
+        return r ? -EIO : 1;
+    r = pl_pg_exec(pg, &res, NULL, 0,
+                   "SELECT s.partition, a.\"offset\" FROM archive.search a"
+                   " JOIN archive.snapshots s ON s.id = a.snapshot_id"
+                   " WHERE a.message_id = $2 AND a.conversation_id = $1", 2, p);
+    found = send_found(r, res, pos);
+    if (r && strcmp(pl_pg_sqlstate(res), "42P01") == 0) /* undefined_table */
+        r = 0;
+    PQclear(res);
+    return r ? -EIO : found;
 }
 
 static int send_event(pl_http_req *req, PGconn *pg, send_state *s)
@@ -116,7 +138,7 @@ static int send_authorise(command *cmd, pl_http_req *req, send_state *s)
         return -EIO;
     r = pl_history_is_member(pg, s->conv, user);
     if (r == 1)
-        r = send_existing(pg, s->message_id, &pos);
+        r = send_existing(pg, s->conv, s->message_id, &pos);
     else if (r == 0)
         r = -ENOENT;
     /* reply_to is not checked here: the message it names may be delivered

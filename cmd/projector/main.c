@@ -2,6 +2,7 @@
  * Postgres. Scale by running more instances (up to the partition count):
  * the consumer group splits the partitions between them. */
 #include "migrations.h"
+#include "pl_archive_schema.h"
 #include "projector.h"
 #include "pl_cfg.h"
 #include "pl_log.h"
@@ -47,8 +48,11 @@ int main(void)
     if (pl_metrics_new(&m) || pl_pg_pool_new(&pool, c.pg_dsn, 1))
         goto out;
     metrics_declare(m);
+    /* Replies to archived messages look their target up in the archive
+     * schema, which this service may be first to create. */
     if (pl_svc_migrate_in(pool, "history", HISTORY_SCHEMA, history_migrations,
-                          history_migrations_count, 120))
+                          history_migrations_count, 120) ||
+        pl_svc_migrate(pool, "archive", archive_migrations, archive_migrations_count, 120))
         goto out;
     r = projector_new(&p, &c, m, (int)batch, err, sizeof(err));
     if (r) {

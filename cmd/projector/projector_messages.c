@@ -86,7 +86,8 @@ int apply_message_created(apply_ctx *a)
                        ev->id, a->partition, a->offset, f.reply_to, men.data};
     /* The membership test makes the projection enforce, in stream order,
      * what the command API checked before producing. A reply keeps its
-     * target only if that is a message of the same conversation; mentions
+     * target only if that is a message of the same conversation, hot or
+     * archived (archive.search lists every archived message); mentions
      * are stored only with the message's first insert (a replay must not
      * undo a later edit's mentions) and only for members. */
     r = pl_pg_exec(a->pg, &res, a->err, a->errlen,
@@ -94,8 +95,10 @@ int apply_message_created(apply_ctx *a)
         " INSERT INTO messages (id, conversation_id, sender_id, client_msg_id,"
         "  text, created_at, event_id, partition, \"offset\", reply_to)"
         " SELECT $1, $2, $3, $4, $5, to_timestamp($6::bigint / 1000.0), $7, $8, $9,"
-        "  (SELECT q.id FROM messages q"
-        "   WHERE q.id = $10::uuid AND q.conversation_id = $2)"
+        "  coalesce((SELECT q.id FROM messages q"
+        "            WHERE q.id = $10::uuid AND q.conversation_id = $2),"
+        "   (SELECT t.message_id FROM archive.search t"
+        "    WHERE t.message_id = $10::uuid AND t.conversation_id = $2))"
         " WHERE EXISTS (SELECT 1 FROM members"
         "               WHERE conversation_id = $2 AND user_id = $3)"
         " ON CONFLICT (id) DO NOTHING RETURNING id, created_at),"

@@ -132,7 +132,9 @@ def test_tiering_reads_search_edit_hold_purge(api, stack):
     assert nsnap >= 2, "the test batch size should split the half into several snapshots"
 
     # Second half stays hot.
-    second = [post_msg(bob if i % 4 else alice, cid, f"new {i} note") for i in range(99)]
+    # Its first message replies to an archived one.
+    second = [post_msg(bob if i % 4 else alice, cid, f"new {i} note",
+                       **({"reply_to": mid[3]} if i == 0 else {})) for i in range(99)]
     last = second[-1]["position"]
     r = call(alice, "PATCH", f"/api/v1/conversations/{cid}/messages/"
              f"{second[4]['message_id']}", {"text": "edited hot"})
@@ -155,6 +157,10 @@ def test_tiering_reads_search_edit_hold_purge(api, stack):
         assert msgs[101]["id"] == late_reply["message_id"]
         assert msgs[101]["quoted"] == {"id": mid[1], "sender_id": before[1]["sender_id"],
                                       "text": "old 1 note", "deleted": False}
+        # A reply made after its target was archived keeps the link.
+        assert msgs[102]["reply_to"] == mid[3]
+        assert msgs[102]["quoted"] == {"id": mid[3], "sender_id": before[3]["sender_id"],
+                                      "text": "old 3 note", "deleted": False}
     start = msgs[0]["position"].split(".o")[0] + f".o{offset(msgs[0]) - 1}"
     assert [m["id"] for m in page_forward(alice, cid, 30, start)] == [m["id"] for m in msgs]
     cold = next(m for m in msgs if m["id"] == mid[4])
@@ -178,6 +184,12 @@ def test_tiering_reads_search_edit_hold_purge(api, stack):
                             ("PUT", path + "/reactions/%F0%9F%91%8D", None)):
         r = call(alice, method, p, body)
         assert r.status_code == 409 and r.json()["error"]["code"] == "archived", r.text
+    # A send retried after its message was archived is answered as the
+    # original, and stored once.
+    r = call(alice, "POST", f"/api/v1/conversations/{cid}/messages",
+             {"client_msg_id": before_alice[10]["client_msg_id"], "text": "old 10 note"})
+    assert r.status_code == 202, r.text
+    assert (r.json()["message_id"], r.json()["position"]) == (mid[10], first[10]["position"])
 
     # A repair replay re-applies the archived events and brings their hot
     # rows back: reads still show each message once, and the next tiering
