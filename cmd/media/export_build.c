@@ -14,6 +14,7 @@
  */
 #include "export.h"
 #include "export_build.h"
+#include "pl_archive_read.h"
 #include "pl_history.h"
 #include "pl_id.h"
 #include "pl_log.h"
@@ -159,7 +160,8 @@ static int conversation_files(xb *b, const char *conv)
 
     if ((r = pl_jw_init(&w)) != 0)
         return r;
-    if ((r = pl_history_conversation_write_as(b->pg, conv, b->j->user, &w)) != 0) {
+    if ((r = pl_history_conversation_write_cold(b->pg, conv, b->j->user, pl_archive_last_message,
+                                                b->m->archive, &w)) != 0) {
         pl_jw_free(&w);
         return r == -ENOENT ? -EACCES : -EIO;
     }

@@ -9,6 +9,7 @@
  * gives a member the whole history they can see. */
 #include "export_build.h"
 #include "pl_fname.h"
+#include "pl_archive_read.h"
 #include "pl_history.h"
 #include "pl_pos.h"
 #include "pl_time.h"
@@ -288,7 +289,8 @@ static int viewer_conversation(xb *b, const char *conv)
 
     if (r)
         return r;
-    r = pl_history_conversation_write_as(b->pg, conv, b->j->user, &w) ? -EIO : 0;
+    r = pl_history_conversation_write_cold(b->pg, conv, b->j->user, pl_archive_last_message,
+                                           b->m->archive, &w) ? -EIO : 0;
     if (r) {
         pl_jw_free(&w);
         return r;

@@ -1,4 +1,5 @@
 #include "read.h"
+#include "pl_archive_read.h"
 #include "pl_history.h"
 #include "pl_num.h"
 
@@ -53,7 +54,8 @@ static void serve_conversations(read_api *api, pl_http_req *req, const read_quer
         pl_jw_key(&w, "conversations");
         pl_jw_arr(&w);
         for (int i = 0; i < PQntuples(res) && !r; i++)
-            r = pl_history_conversation_write_as(pg, PQgetvalue(res, i, 0), user, &w);
+            r = pl_history_conversation_write_cold(pg, PQgetvalue(res, i, 0), user,
+                                                   pl_archive_last_message, api->archive, &w);
         pl_jw_end_arr(&w);
         pl_jw_end_obj(&w);
         if (r)
@@ -86,7 +88,8 @@ static void serve_conversation(read_api *api, pl_http_req *req, const read_query
     if (r == 1 && (r = pl_jw_init(&w)) == 0) {
         pl_jw_obj(&w);
         pl_jw_key(&w, "conversation");
-        r = pl_history_conversation_write_as(pg, q->conv, q->user, &w);
+        r = pl_history_conversation_write_cold(pg, q->conv, q->user, pl_archive_last_message,
+                                               api->archive, &w);
         pl_jw_end_obj(&w);
         if (r)
             pl_jw_free(&w);

@@ -113,14 +113,12 @@ void pl_archive_quoted_cb(pl_jw *w, void *msg)
         pl_jw_null(w);
 }
 
-void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer)
+void pl_archive_message_write_tree(pl_jw *w, yajl_val m, const char *viewer)
 {
-    yajl_val m = NULL;
     int deleted;
 
-    if (pl_snapshot_json(json, len, &m) != 0 || !YAJL_IS_OBJECT(m)) {
+    if (!YAJL_IS_OBJECT(m)) {
         pl_jw_null(w); /* the snapshot's hash matched, so its writer erred */
-        yajl_tree_free(m);
         return;
     }
     deleted = YAJL_IS_INTEGER(pl_json_get(m, "deleted_ms"));
@@ -140,5 +138,16 @@ void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char
     reactions_write(w, pl_json_get(m, "reactions"), viewer, deleted);
     array_write(w, "attachments", pl_json_get(m, "attachments"), deleted);
     pl_jw_end_obj(w);
+}
+
+void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer)
+{
+    yajl_val m = NULL;
+
+    if (pl_snapshot_json(json, len, &m) != 0) {
+        yajl_tree_free(m);
+        m = NULL;
+    }
+    pl_archive_message_write_tree(w, m, viewer);
     yajl_tree_free(m);
 }

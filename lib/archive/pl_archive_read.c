@@ -220,3 +220,15 @@ int pl_archive_lookup(PGconn *pg, pl_store *store, const char *conv, const char 
     PQclear(res);
     return r;
 }
+
+int pl_archive_last_message(void *store, PGconn *pg, pl_jw *w, const char *conv,
+                            const char *mid, const char *viewer)
+{
+    yajl_val m = NULL;
+    int r = pl_archive_lookup(pg, store, conv, mid, &m);
+
+    if (r == 0)
+        pl_archive_message_write_tree(w, m, viewer);
+    yajl_tree_free(m);
+    return r == -EBADMSG ? -ENOENT : r;
+}

@@ -58,5 +58,12 @@ void pl_archive_quoted_cb(pl_jw *w, void *msg);
 /* Writes the read API's message object for a stored message, as seen by
  * viewer (reactions' "me"; NULL: nobody). */
 void pl_archive_message_write(pl_jw *w, const char *json, size_t len, const char *viewer);
+/* The same for a message already parsed (pl_archive_lookup's); m is borrowed. */
+void pl_archive_message_write_tree(pl_jw *w, yajl_val m, const char *viewer);
+/* A pl_history_cold_fn (store is the pl_store): writes archived message
+ * mid of conv as viewer sees it. 0, -ENOENT (purged, or its snapshot is
+ * unreadable: parley-admin archive verify names it), -EIO. */
+int pl_archive_last_message(void *store, PGconn *pg, pl_jw *w, const char *conv,
+                            const char *mid, const char *viewer);
 
 #endif

@@ -52,6 +52,18 @@ int pl_history_conversation_write(PGconn *c, const char *conversation_id, pl_jw 
  * viewer is not NULL. */
 int pl_history_conversation_write_as(PGconn *c, const char *conversation_id,
                                      const char *viewer, pl_jw *w);
+/* Writes, as the value of "last_message", message_id of conversation_id
+ * that the hot table no longer holds (retention moved it into the
+ * archive). 0 once written; nonzero with nothing written, and then
+ * -ENOENT means there is no such message any more (a null is written)
+ * and anything else fails the whole object. */
+typedef int (*pl_history_cold_fn)(void *arg, PGconn *c, pl_jw *w, const char *conversation_id,
+                                  const char *message_id, const char *viewer);
+/* pl_history_conversation_write_as, with cold (may be NULL) writing a last
+ * message that was archived. */
+int pl_history_conversation_write_cold(PGconn *c, const char *conversation_id,
+                                       const char *viewer, pl_history_cold_fn cold,
+                                       void *cold_arg, pl_jw *w);
 /* Writes "unread_count" (messages by others after viewer's read marker,
  * not deleted), "mention_count" (those of them mentioning viewer) and
  * "last_read_position" (null before the first read) into the open object.

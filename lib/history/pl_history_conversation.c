@@ -32,8 +32,10 @@ static int members_write(PGconn *c, const char *id, pl_jw *w)
 }
 
 /* The core columns come first; 8.. are the last message's; the group
- * profile columns follow them (GROUP_COL). A deleted group is no more. */
+ * profile columns follow them (GROUP_COL), then the last message's id
+ * (LAST_ID_COL). A deleted group is no more. */
 #define GROUP_COL (8 + PL_HISTORY_MESSAGE_NCOLS)
+#define LAST_ID_COL (GROUP_COL + 3)
 static int conversation_query(PGconn *c, const char *id, PGresult **res)
 {
     int r = pl_pg_exec(c, res, NULL, 0,
@@ -42,7 +44,7 @@ static int conversation_query(PGconn *c, const char *id, PGresult **res)
                        " c.partition, c.\"offset\","
                        " (extract(epoch from c.last_activity_at)*1000)::bigint, "
                        PL_HISTORY_MESSAGE_COLS
-                       ", c.description, c.avatar_id, c.public"
+                       ", c.description, c.avatar_id, c.public, c.last_message_id"
                        " FROM history.conversations c"
                        " LEFT JOIN history.messages m ON m.id = c.last_message_id"
                        " WHERE c.id=$1 AND c.deleted_at IS NULL",
@@ -95,17 +97,39 @@ int pl_history_conversation_write(PGconn *c, const char *id, pl_jw *w)
 int pl_history_conversation_write_as(PGconn *c, const char *id, const char *viewer,
                                      pl_jw *w)
 {
+    return pl_history_conversation_write_cold(c, id, viewer, NULL, NULL, w);
+}
+
+/* The hot row, else the archived message through cold, else null. */
+static int last_message_write(PGconn *c, const PGresult *res, const char *id,
+                              const char *viewer, pl_history_cold_fn cold, void *cold_arg,
+                              pl_jw *w)
+{
+    int r = -ENOENT;
+
+    pl_jw_key(w, "last_message");
+    if (!PQgetisnull(res, 0, 8)) {
+        pl_history_message_write(w, res, 0, 8);
+        return 0;
+    }
+    if (cold && !PQgetisnull(res, 0, LAST_ID_COL))
+        r = cold(cold_arg, c, w, id, PQgetvalue(res, 0, LAST_ID_COL), viewer);
+    if (r == -ENOENT)
+        pl_jw_null(w);
+    return r == -ENOENT ? 0 : r;
+}
+
+int pl_history_conversation_write_cold(PGconn *c, const char *id, const char *viewer,
+                                       pl_history_cold_fn cold, void *cold_arg, pl_jw *w)
+{
     PGresult *res = NULL;
     int r = conversation_query(c, id, &res);
     if (r)
         goto out;
     conversation_core(w, res);
     r = members_write(c, id, w);
-    pl_jw_key(w, "last_message");
-    if (PQgetisnull(res, 0, 8))
-        pl_jw_null(w);
-    else
-        pl_history_message_write(w, res, 0, 8);
+    if (!r)
+        r = last_message_write(c, res, id, viewer, cold, cold_arg, w);
     if (!r && viewer)
         r = pl_history_viewer_write(c, id, viewer, w);
     pl_jw_end_obj(w);

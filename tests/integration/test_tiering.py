@@ -230,3 +230,22 @@ def test_tiering_reads_search_edit_hold_purge(api, stack):
     # The event archive is the log: purge leaves it whole and verifiable.
     r = _admin(stack, "archive", "verify")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_last_message_of_a_fully_archived_conversation(api, stack):
+    """A conversation idle past retention still shows its last message, in
+    the conversation and in the list, read from its snapshot."""
+    alice, bob = api.user(), api.user()
+    cid = alice.direct_with(bob)["id"]
+    wait_conv(alice, cid)
+    sent = [post_msg(bob, cid, f"quiet {i}") for i in range(3)]
+    before = alice.history(cid, min_position=sent[-1]["position"], limit=1)["messages"][0]
+    cli_ok(stack, "policy", cid, "--hot-seconds", "1", "--by", "test", "--reason", "idle")
+    wait_until(lambda: cold_count(stack, cid) == 3, "all tiered", 90)
+    assert sql(stack, f"SELECT count(*) FROM history.messages WHERE conversation_id='{cid}'"
+               ) == "0"
+    r = alice.get(f"/api/v1/conversations/{cid}")
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["last_message"] == before
+    listed = {c["id"]: c for c in alice.get("/api/v1/conversations").json()["conversations"]}
+    assert listed[cid]["last_message"]["id"] == sent[-1]["message_id"]
