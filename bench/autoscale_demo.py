@@ -22,8 +22,8 @@ are divided by --compress (default 10) so a 3-minute run shows what a
 30-minute cluster timeline would; thresholds and replica bounds are not
 changed. The plots and table go to docs/scaling/autoscale.md.
 
-  bench/autoscale_demo.py [--ramp 0:100,20:1500,70:1500,85:100] [--duration 110]
-                          [--tail 40] [--quota 0.25] [--compress 10]
+  bench/autoscale_demo.py [--ramp 0:100,20:4000,70:4000,85:100] [--duration 110]
+                          [--tail 60] [--quota 0.25] [--compress 10]
 """
 import argparse
 import json
@@ -256,9 +256,9 @@ def summary(doc, rules):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ramp", default="0:100,20:1500,70:1500,85:100")
+    ap.add_argument("--ramp", default="0:100,20:4000,70:4000,85:100")
     ap.add_argument("--duration", type=int, default=110, help="seconds of offered load")
-    ap.add_argument("--tail", type=int, default=40, help="seconds watched after the load")
+    ap.add_argument("--tail", type=int, default=60, help="seconds watched after the load")
     ap.add_argument("--quota", type=float, default=0.25)
     ap.add_argument("--compress", type=float, default=10.0)
     ap.add_argument("--build-dir", default=os.environ.get("PARLEY_BUILD_DIR", str(REPO / "build")))
