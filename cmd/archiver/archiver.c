@@ -91,6 +91,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pl_time_sleep_ms(500);
         }
         rd_kafka_incremental_assign(rk, parts);
+        pl_kafka_commit_assigned(rk, parts);
         pl_info("assigned", "partitions=%d", parts->cnt);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         /* Unsealed events are dropped: the next owner re-reads them from

@@ -74,24 +74,6 @@ static int offsets_load(projector *p, rd_kafka_topic_partition_list_t *parts)
     return 0;
 }
 
-/* Tells Kafka where Postgres says each newly assigned partition stands.
- * The previous owner's last commit may have been lost in the rebalance;
- * with nothing left to consume we would never commit again, and lag
- * tooling (KEDA) would see a backlog that the projection already holds. */
-static void offsets_commit_loaded(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
-
-    for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].offset >= 0)
-            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
-                                              parts->elems[i].partition)->offset =
-                parts->elems[i].offset;
-    if (l->cnt > 0)
-        rd_kafka_commit(rk, l, 1);
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -108,7 +90,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pl_time_sleep_ms(500);
         }
         rd_kafka_incremental_assign(rk, parts);
-        offsets_commit_loaded(rk, parts);
+        pl_kafka_commit_assigned(rk, parts);
         pl_info("assigned", "partitions=%d", parts->cnt);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         rd_kafka_incremental_unassign(rk, parts);

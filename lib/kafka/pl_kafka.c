@@ -245,6 +245,20 @@ void pl_kafka_producer_free(pl_kafka_producer *p, int flush_ms)
     free(p);
 }
 
+void pl_kafka_commit_assigned(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset >= 0)
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
+                                              parts->elems[i].partition)->offset =
+                parts->elems[i].offset;
+    if (l->cnt > 0)
+        rd_kafka_commit(rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
