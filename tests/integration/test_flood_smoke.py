@@ -109,7 +109,8 @@ def test_report(flood, tmp_path, stack):
     text = md.read_text()
     assert "consumer-group drain" in text
     svgs = sorted((tmp_path / "plots").glob("*.svg"))
-    assert {p.name for p in svgs} >= {"broker-lag.svg", "broker-scaling.svg"}
+    assert {p.name for p in svgs} >= {"broker-parley-history-projector-lag.svg",
+                                      "broker-parley-history-projector-scaling.svg"}
     assert all(p.read_text().startswith("<svg") for p in svgs)
     html = tmp_path / "report.html"
     subprocess.run([str(flood), "report", "--format", "html", "--out", str(html),

@@ -6,6 +6,7 @@
 #include "flood_svg.h"
 #include "pl_buf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -313,22 +314,39 @@ static int chat_section(rep *p)
     return e;
 }
 
-static int broker_section(rep *p)
+/* The first group a broker run followed ("" when none). */
+static const char *broker_group(const run *r)
 {
-    run *rs[MAX_RUNS];
+    yajl_val g = jget(r->v, "results.groups");
+    yajl_val g0 = g && YAJL_IS_ARRAY(g) && g->u.array.len ? g->u.array.values[0] : NULL;
+    const char *name = g0 ? jstr(g0, "group") : NULL;
+
+    return name ? name : "";
+}
+
+/* "broker-<group>-<what>" with anything but [A-Za-z0-9._-] in the group
+ * as '_': result files are input, and the name becomes a path. */
+static void broker_plot_name(char *out, size_t len, const char *group, const char *what)
+{
+    size_t at = (size_t)snprintf(out, len, "broker-");
+
+    for (const char *c = group; *c && at + 1 < len && at < 110; c++)
+        out[at++] = isalnum((unsigned char)*c) || strchr("._-", *c) ? *c : '_';
+    snprintf(out + at, len - at, "-%s", what);
+}
+
+/* The table, lag plot and scaling plot of the runs that followed group. */
+static int broker_group_section(rep *p, run **rs, int n, const char *group)
+{
     flood_svg_series s[MAX_RUNS];
     double *xs[MAX_RUNS], *ys[MAX_RUNS];
-    int n = 0, e = 0;
+    char title[160], name[160];
+    int e = 0;
     static const char *const hdr[] = {"run", "partitions", "produced", "drained", "drain s",
                                       "events/s", "peak events/s (2 s)"};
 
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->runs[i].scenario, "broker") == 0)
-            rs[n++] = &p->runs[i];
-    if (!n)
-        return 0;
-    qsort(rs, (size_t)n, sizeof(run *), cmp_inst);
-    heading(p, "broker: consumer-group drain");
+    snprintf(title, sizeof(title), "broker: consumer-group drain (%.100s)", group);
+    heading(p, title);
     table_begin(p);
     row(p, 1, hdr, 7);
     for (int i = 0; i < n; i++) {
@@ -352,16 +370,44 @@ static int broker_section(rep *p)
         s[i].y = ys[i];
     }
     table_end(p);
-    e = plot(p, "broker-lag", "consumer lag over time", "seconds", "events behind", s,
-             (size_t)n, NULL, 0);
+    broker_plot_name(name, sizeof(name), group, "lag");
+    snprintf(title, sizeof(title), "%.100s: consumer lag over time", group);
+    e = plot(p, name, title, "seconds", "events behind", s, (size_t)n, NULL, 0);
     for (int i = 0; i < n; i++) {
         free(xs[i]);
         free(ys[i]);
     }
+    broker_plot_name(name, sizeof(name), group, "scaling");
+    snprintf(title, sizeof(title), "%.100s: drain throughput against instances", group);
     if (!e)
-        e = scaling_plot(p, rs, n, "broker-scaling", "drain throughput against instances",
-                         "results.groups.0.events_per_s", "events per second",
-                         jnum(rs[0]->v, "results.partitions"));
+        e = scaling_plot(p, rs, n, name, title, "results.groups.0.events_per_s",
+                         "events per second", jnum(rs[0]->v, "results.partitions"));
+    return e;
+}
+
+/* One section per consumer group the broker runs followed, in the order
+ * the groups first appear. */
+static int broker_section(rep *p)
+{
+    run *all[MAX_RUNS], *rs[MAX_RUNS];
+    int n = 0, e = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->runs[i].scenario, "broker") == 0)
+            all[n++] = &p->runs[i];
+    for (int i = 0; i < n && !e; i++) {
+        const char *group = broker_group(all[i]);
+        int k = 0, seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(broker_group(all[j]), group) == 0;
+        if (seen)
+            continue;
+        for (int j = i; j < n; j++)
+            if (strcmp(broker_group(all[j]), group) == 0)
+                rs[k++] = all[j];
+        qsort(rs, (size_t)k, sizeof(run *), cmp_inst);
+        e = broker_group_section(p, rs, k, group);
+    }
     return e;
 }
 
