@@ -14,6 +14,7 @@
 
 #define MAX_PARTITIONS 1024
 #define RETRY_BUDGET_MS 60000
+#define RECOMMIT_EVERY_MS 2000
 
 typedef struct part {
     int assigned;
@@ -232,6 +233,21 @@ static int on_message(archiver *a, const rd_kafka_message_t *m)
     return 0;
 }
 
+/* Commits every owned partition's sealed end again: a commit lost in a
+ * rebalance is not retried, and a partition with nothing new to seal
+ * would show a backlog to KEDA for good. */
+static void recommit(archiver *a)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(32);
+
+    for (int32_t n = 0; n < MAX_PARTITIONS; n++)
+        if (a->parts[n].assigned)
+            rd_kafka_topic_partition_list_add(l, a->c->events_topic, n)->offset =
+                a->parts[n].start;
+    pl_kafka_commit_assigned(a->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Seals segments that are old enough, or all of them when all is set. */
 static int seal_due(archiver *a, int all)
 {
@@ -246,6 +262,7 @@ static int seal_due(archiver *a, int all)
 
 int archiver_run(archiver *a)
 {
+    int64_t next_commit = 0;
     int r = 0;
 
     while (!a->fatal && !r) {
@@ -262,6 +279,10 @@ int archiver_run(archiver *a)
         }
         if (!r)
             r = seal_due(a, 0);
+        if (!r && pl_time_mono_ms() >= next_commit) {
+            recommit(a);
+            next_commit = pl_time_mono_ms() + RECOMMIT_EVERY_MS;
+        }
     }
     if (r == -EEXIST)
         pl_error("fenced", "msg=\"another archiver recorded this range; stopping\"");

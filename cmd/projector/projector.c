@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define RETRY_BUDGET_MS 60000
+#define LAG_EVERY_MS 2000 /* gauges, and the positions re-committed */
 
 struct projector {
     rd_kafka_t *rk;
@@ -193,6 +194,9 @@ static void offsets_commit_kafka(projector *p, int n)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Lag and assignment gauges; and the positions again to Kafka: everything
+ * consumed so far is applied, and a commit lost in a rebalance is not
+ * retried by librdkafka. */
 static void lag_update(projector *p)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
@@ -201,6 +205,7 @@ static void lag_update(projector *p)
     if (rd_kafka_assignment(p->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return;
     rd_kafka_position(p->rk, a);
+    pl_kafka_commit_assigned(p->rk, a);
     for (int i = 0; i < a->cnt; i++)
         if (a->elems[i].offset >= 0 &&
             rd_kafka_get_watermark_offsets(p->rk, a->elems[i].topic, a->elems[i].partition,
@@ -253,7 +258,7 @@ int projector_run(projector *p)
             return r;
         if (pl_time_mono_ms() >= next_lag) {
             lag_update(p);
-            next_lag = pl_time_mono_ms() + 1000;
+            next_lag = pl_time_mono_ms() + LAG_EVERY_MS;
         }
     }
     return p->fatal ? -EIO : 0;

@@ -54,11 +54,14 @@ int pl_kafka_producer_fatal(pl_kafka_producer *p);
  * consumers whose resume point lives in Postgres: lag tools (and KEDA's
  * Kafka scaler) only see committed group offsets. */
 void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next);
-/* Commits, asynchronously, the offset of every element of parts that has
- * one (>= 0): where Postgres says a newly assigned partition stands. The
- * previous owner's last commit may have been lost in the rebalance, and
- * with nothing left to consume no commit would come again, so lag tools
- * (KEDA) would see a backlog the projection already holds. */
+/* Commits, asynchronously, every element of parts that has an offset
+ * (>= 0), for consumers whose resume point lives in Postgres: on
+ * assignment (where Postgres says the partition stands, as the previous
+ * owner's last commit may have been lost in the rebalance) and again every
+ * few seconds, because an asynchronous commit that fails in a rebalance is
+ * not retried. Without either, a partition with nothing new to consume
+ * would keep a backlog in lag tools (KEDA) that the projection already
+ * holds. */
 void pl_kafka_commit_assigned(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts);
 
 int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms);
