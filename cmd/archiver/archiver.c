@@ -280,6 +280,12 @@ int archiver_run(archiver *a)
         if (!r)
             r = seal_due(a, 0);
         if (!r && pl_time_mono_ms() >= next_commit) {
+            char err[256];
+            if (pl_kafka_client_fatal(a->rk, err, sizeof(err))) {
+                /* Exit to be restarted; unsealed events are re-read. */
+                pl_error("kafka_fatal", "msg=\"%s; exiting to be restarted\"", err);
+                return -EIO;
+            }
             recommit(a);
             next_commit = pl_time_mono_ms() + RECOMMIT_EVERY_MS;
         }

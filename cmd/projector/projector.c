@@ -190,7 +190,8 @@ static void offsets_commit_kafka(projector *p, int n)
                                                    p->batch[i]->partition);
         tp->offset = p->batch[i]->offset + 1;
     }
-    rd_kafka_commit(p->rk, l, 1);
+    if (!rd_kafka_assignment_lost(p->rk)) /* see pl_kafka_commit_assigned */
+        rd_kafka_commit(p->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -243,6 +244,18 @@ static int batch_process(projector *p, int n)
     return 0;
 }
 
+/* A fatal consumer never consumes again: exit, be restarted, and resume
+ * from the positions Postgres holds. */
+static int consumer_fatal(rd_kafka_t *rk)
+{
+    char err[256];
+
+    if (!pl_kafka_client_fatal(rk, err, sizeof(err)))
+        return 0;
+    pl_error("kafka_fatal", "msg=\"%s; exiting to be restarted\"", err);
+    return 1;
+}
+
 int projector_run(projector *p)
 {
     int64_t next_lag = 0;
@@ -257,6 +270,8 @@ int projector_run(projector *p)
         if (r)
             return r;
         if (pl_time_mono_ms() >= next_lag) {
+            if (consumer_fatal(p->rk))
+                return -EIO;
             lag_update(p);
             next_lag = pl_time_mono_ms() + LAG_EVERY_MS;
         }

@@ -217,6 +217,11 @@ int pl_kafka_producer_fatal(pl_kafka_producer *p)
     return rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+int pl_kafka_client_fatal(rd_kafka_t *rk, char *err, size_t errlen)
+{
+    return rd_kafka_fatal_error(rk, err, errlen) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms)
 {
     const struct rd_kafka_metadata *md = NULL;
@@ -254,7 +259,9 @@ void pl_kafka_commit_assigned(rd_kafka_t *rk, const rd_kafka_topic_partition_lis
             rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
                                               parts->elems[i].partition)->offset =
                 parts->elems[i].offset;
-    if (l->cnt > 0)
+    /* Partitions lost to a session timeout belong to nobody until the
+     * group rejoins; a commit now could get a static member fenced. */
+    if (l->cnt > 0 && !rd_kafka_assignment_lost(rk))
         rd_kafka_commit(rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -264,6 +271,7 @@ void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, 
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
-    rd_kafka_commit(rk, l, 1);
+    if (!rd_kafka_assignment_lost(rk)) /* see pl_kafka_commit_assigned */
+        rd_kafka_commit(rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
 }

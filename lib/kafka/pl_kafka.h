@@ -64,6 +64,11 @@ void pl_kafka_commit_next(rd_kafka_t *rk, const char *topic, int32_t partition, 
  * holds. */
 void pl_kafka_commit_assigned(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts);
 
+/* 1 (reason in err) once the client hit a fatal error, such as a static
+ * group member fenced by its successor after a broker restart. It will
+ * never consume or commit again: the process should exit and be restarted,
+ * resuming from its own stored positions. */
+int pl_kafka_client_fatal(rd_kafka_t *rk, char *err, size_t errlen);
 int pl_kafka_ping(rd_kafka_t *rk, int timeout_ms);
 rd_kafka_t *pl_kafka_producer_handle(pl_kafka_producer *p);
 /* Waits up to flush_ms for queued messages (their callbacks run), then
