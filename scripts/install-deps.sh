@@ -19,7 +19,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   librdkafka-dev libwebsockets-dev libmicrohttpd-dev libyajl-dev
-  libsodium-dev libpq-dev zlib1g-dev check
+  libsodium-dev libpq-dev zlib1g-dev libzstd-dev check
 )
 RUN_PKGS=(
   postgresql nginx-light openjdk-17-jre-headless maven python3 curl
