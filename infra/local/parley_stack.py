@@ -31,6 +31,7 @@ import datetime
 import grp
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -292,11 +293,39 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+_handed_out: set = set()
+
+
 def free_port() -> int:
-    """A currently free 127.0.0.1 TCP port (for tests)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A currently free 127.0.0.1 TCP port (for tests), never the same one
+    twice in a process. Taken below the kernel's ephemeral range
+    (/proc/sys/net/ipv4/ip_local_port_range): a port from that range can be
+    taken as the local end of some outgoing loopback connection between
+    being chosen here and the server's bind."""
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32000)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StackError("no free port in 20000-31999")
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log, for an error message ('' if unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _describe_exit(rc: Optional[int]) -> str:
@@ -735,10 +764,13 @@ class Kafka:
             name="kafka", argv=["bash", self.script("start.sh")], env=env,
             port=self.cfg.kafka_port, stop_signal=signal.SIGTERM, signal_group=True))
         rc = self.stack.run_once("kafka-wait", ["bash", self.script("wait.sh")], env=env,
-                                 timeout=300, check=False)
+                                 timeout=300, check=False,
+                                 give_up=lambda: not handle.running)
         if rc != 0 or not handle.running:
-            raise StackError(f"kafka did not become ready (wait.sh exit {rc}; "
-                             f"see {self.cfg.log_dir / 'kafka.log'})")
+            log = self.cfg.log_dir / "kafka.log"
+            raise StackError(f"kafka did not become ready (wait.sh exit {rc}, broker "
+                             f"{'running' if handle.running else 'exited'}); "
+                             f"the end of {log}:\n{log_tail(log)}")
         self.stack.run_once("kafka-topics", ["bash", self.script("create-topics.sh")],
                             env=env, timeout=300)
         return handle
@@ -924,8 +956,11 @@ class Stack:
         return handle
 
     def run_once(self, name: str, argv: list, env: dict = None, timeout: float = None,
-                 user: str = None, cwd: str = None, check: bool = True) -> int:
-        """Run a one-shot command with logged output; interruptible by a stop request."""
+                 user: str = None, cwd: str = None, check: bool = True,
+                 give_up: Callable[[], bool] = None) -> int:
+        """Run a one-shot command with logged output; interruptible by a stop
+        request. give_up() true ends it early (as exit -1): a wait for a
+        server that has already died need not run to its timeout."""
         if self.stopping.is_set():
             raise StackStopped()
         self.output.event("info", "run", service=name, argv=" ".join(argv))
@@ -945,6 +980,8 @@ class Stack:
                     raise StackStopped()
                 if deadline is not None and time.monotonic() > deadline:
                     raise StackError(f"{name}: timed out after {timeout:.0f} s")
+                if give_up is not None and give_up():
+                    break
                 time.sleep(0.1)
         finally:
             if proc.poll() is None:
@@ -956,10 +993,11 @@ class Stack:
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
             pump.join(timeout=2)
-        if check and proc.returncode != 0:
-            raise StackError(f"{name}: {' '.join(argv)} exited with {proc.returncode} "
+        rc = -1 if give_up is not None and give_up() else proc.returncode
+        if check and rc != 0:
+            raise StackError(f"{name}: {' '.join(argv)} exited with {rc} "
                              f"(see {self.config.log_dir / (name + '.log')})")
-        return proc.returncode
+        return rc
 
     # -- components --------------------------------------------------------
     def start_infra(self, postgres: bool = True, kafka: bool = True) -> None:

@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "infra" / "local"))
 from parley_client import Api, Socket, message_frames, ws_url  # noqa: E402
+from parley_stack import free_port  # noqa: E402
 
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker" if Path("/usr/bin/docker").exists()
                         else "docker")
@@ -57,12 +58,6 @@ def compose_cmd() -> list[str]:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     sys.exit("smoke: neither `docker compose` nor docker-compose is installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Stack:
