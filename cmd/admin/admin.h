@@ -24,8 +24,9 @@ void admin_problem(long *count, const char *fmt, ...) __attribute__((format(prin
 
 /* Exit codes: 0 whole, 1 problems found, 2 could not run. */
 int admin_archive_verify(const admin_ctx *ctx);
-/* Reads a stored object whole into *out (caller frees). 0 or negative errno. */
-int admin_read_object(pl_store *s, const char *key, pl_buf *out);
+/* Checks every catalogued history snapshot; prints each problem. The
+ * number of problems, or -1 when the catalog cannot be read. */
+long admin_verify_snapshots(PGconn *pg, pl_store *store, long *snapshots, long *messages);
 
 /* parley-admin replay. from_ms < 0 rebuilds from the start of the log
  * into a fresh schema, then swaps it in (verify: compares it with the live

@@ -2,6 +2,7 @@
  * dropped, Kafka for the rest; both feed one batch that
  * projector_batch_apply writes. */
 #include "admin_replay.h"
+#include "pl_archive_object.h"
 #include "pl_kafka.h"
 #include "pl_num.h"
 #include "pl_pg.h"
@@ -170,33 +171,23 @@ static int on_archived(void *arg, int64_t o, int64_t ts, const char *k, const ch
 /* One catalogued segment, checked against its recorded hash first. */
 static int archive_segment(seg_read *s, const char *key, const char *sha)
 {
-    char hash[PL_SEGMENT_HASH_HEX];
     pl_segment_header h;
-    pl_buf data, raw;
-    int rc;
+    pl_buf raw;
+    int rc = pl_archive_object_load(s->r->store, key, sha, &raw);
 
-    pl_buf_init(&raw, 0);
     s->raw = &raw;
-    rc = admin_read_object(s->r->store, key, &data);
-    if (rc) {
-        fprintf(stderr, "parley-admin: archive segment %s cannot be read\n", key);
-        return rc;
-    }
-    pl_segment_hash(data.data, data.len, hash);
-    if (strcmp(hash, sha) != 0) {
+    if (!rc && pl_segment_parse(raw.data, raw.len, &h, on_archived, s) != 0)
+        rc = -EINVAL;
+    if (rc == -EBADMSG)
         fprintf(stderr, "parley-admin: archive segment %s does not match its recorded "
                 "sha256 (run parley-admin archive verify)\n", key);
-        rc = -EINVAL;
-    }
-    if (!rc && (pl_segment_decompress(data.data, data.len, &raw) != 0 ||
-                pl_segment_parse(raw.data, raw.len, &h, on_archived, s) != 0)) {
+    else if (rc == -EINVAL)
         fprintf(stderr, "parley-admin: archive segment %s is corrupt\n", key);
-        rc = -EINVAL;
-    }
-    if (!rc)
+    else if (rc)
+        fprintf(stderr, "parley-admin: archive segment %s cannot be read\n", key);
+    else
         rc = flush(s->r); /* the batch points into raw */
     pl_buf_free(&raw);
-    pl_buf_free(&data);
     return rc;
 }
 

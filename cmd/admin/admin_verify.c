@@ -1,7 +1,9 @@
 /* parley-admin archive verify: walks every partition's segment chain and
  * reports each tampered segment, broken link, gap or missing range by
- * name. Exit 0 when the archive is whole, 1 when anything is wrong. */
+ * name, then every history snapshot (admin_snapshots.c). Exit 0 when the
+ * archive is whole, 1 when anything is wrong. */
 #include "admin.h"
+#include "pl_archive_object.h"
 #include "pl_num.h"
 #include "pl_pg.h"
 #include "pl_segment.h"
@@ -12,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct walk {
     int32_t partition;
@@ -29,37 +30,20 @@ static int count_event(void *arg, int64_t o, int64_t ts, const char *k, const ch
     return 0;
 }
 
-int admin_read_object(pl_store *s, const char *key, pl_buf *out)
-{
-    char chunk[65536];
-    uint64_t size;
-    ssize_t n;
-    int fd, r = pl_store_open(s, key, &fd, &size);
-
-    if (r)
-        return r;
-    pl_buf_init(out, PL_SEGMENT_MAX_RAW);
-    while (!r && (n = read(fd, chunk, sizeof(chunk))) > 0)
-        r = pl_buf_append(out, chunk, (size_t)n);
-    close(fd);
-    return r;
-}
-
 /* Checks one catalog row against its stored bytes and its predecessor. */
 static void verify_segment(walk *w, pl_store *store, PGresult *res, int i)
 {
     const char *key = PQgetvalue(res, i, 3), *sha = PQgetvalue(res, i, 4);
     const char *prev = PQgetvalue(res, i, 5);
     long long start, end, count;
-    char hash[PL_SEGMENT_HASH_HEX];
     pl_segment_header h;
-    pl_buf data, raw;
     int64_t seen = 0;
+    pl_buf raw;
+    int r;
 
     pl_num_parse_ll(PQgetvalue(res, i, 1), 0, INT64_MAX, &start);
     pl_num_parse_ll(PQgetvalue(res, i, 2), 0, INT64_MAX, &end);
     pl_num_parse_ll(PQgetvalue(res, i, 6), 0, INT64_MAX, &count);
-    pl_buf_init(&raw, 0);
     w->segments++;
     if (w->end >= 0 && start != w->end)
         admin_problem(&w->problems, "gap: partition %d has nothing for [%" PRId64 ", %lld) "
@@ -69,24 +53,23 @@ static void verify_segment(walk *w, pl_store *store, PGresult *res, int i)
                       "previous segment is %.12s…", key, prev, w->hash[0] ? w->hash : "(none)");
     w->end = end;
     snprintf(w->hash, sizeof(w->hash), "%s", sha);
-    if (admin_read_object(store, key, &data) != 0) {
-        admin_problem(&w->problems, "missing: segment %s cannot be read", key);
-        return;
-    }
-    pl_segment_hash(data.data, data.len, hash);
-    if (strcmp(hash, sha) != 0)
-        admin_problem(&w->problems, "tampered: segment %s has sha256 %.12s…, the catalog "
-                      "recorded %.12s…", key, hash, sha);
-    else if (pl_segment_decompress(data.data, data.len, &raw) != 0 ||
-             pl_segment_parse(raw.data, raw.len, &h, count_event, &seen) != 0 ||
-             h.partition != w->partition || h.start != start || h.end != end ||
-             h.count != count || seen != count || strcmp(h.prev_hash, prev) != 0)
+    r = pl_archive_object_load(store, key, sha, &raw);
+    if (!r && (pl_segment_parse(raw.data, raw.len, &h, count_event, &seen) != 0 ||
+               h.partition != w->partition || h.start != start || h.end != end ||
+               h.count != count || seen != count || strcmp(h.prev_hash, prev) != 0))
+        r = -EINVAL;
+    pl_buf_free(&raw);
+    if (r == -EBADMSG)
+        admin_problem(&w->problems, "tampered: segment %s does not hash to its recorded "
+                      "sha256 %.12s…", key, sha);
+    else if (r == -EINVAL)
         admin_problem(&w->problems, "corrupt: segment %s does not decode to what the "
                       "catalog says", key);
+    else if (r)
+        admin_problem(&w->problems, "missing: segment %s cannot be read (%s)", key,
+                      strerror(-r));
     else
         w->events += seen;
-    pl_buf_free(&raw);
-    pl_buf_free(&data);
 }
 
 /* The archive's recorded end must be the last segment's end. */
@@ -112,7 +95,7 @@ int admin_archive_verify(const admin_ctx *ctx)
     PGresult *res = NULL;
     pl_store *store = NULL;
     walk w = {.partition = -1};
-    long problems = 0, segments = 0, events = 0;
+    long problems = 0, segments = 0, events = 0, snapshots = 0, messages = 0, snap;
     int r;
 
     r = pl_store_fs_new(&store, ctx->archive_dir);
@@ -140,8 +123,15 @@ int admin_archive_verify(const admin_ctx *ctx)
         if (i < PQntuples(res))
             verify_segment(&w, store, res, i);
     }
-    printf("archive verify: %ld segments, %ld events, %ld problem%s\n", segments, events,
-           problems, problems == 1 ? "" : "s");
+    snap = admin_verify_snapshots(ctx->pg, store, &snapshots, &messages);
+    if (snap < 0) {
+        r = -EIO;
+        goto out;
+    }
+    problems += snap;
+    printf("archive verify: %ld segments, %ld events, %ld snapshots, %ld messages, "
+           "%ld problem%s\n", segments, events, snapshots, messages, problems,
+           problems == 1 ? "" : "s");
     r = problems ? 1 : 0;
 out:
     PQclear(res);

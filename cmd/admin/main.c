@@ -1,6 +1,6 @@
 /* parley-admin: operator tool.
  *
- *   parley-admin archive verify                     check every segment chain and hash
+ *   parley-admin archive verify                     check every segment, chain and snapshot
  *   parley-admin replay [--from earliest|<time>] [--verify]
  *                                                   rebuild or repair the history projection
  *
@@ -21,7 +21,9 @@ static const char usage[] =
     "\n"
     "  archive verify   walk every partition's archive segments: recompute each\n"
     "                   SHA-256, follow the hash chain, and report every tampered\n"
-    "                   segment, gap or missing range by name. Exit 0 when whole,\n"
+    "                   segment, gap or missing range by name; then check every\n"
+    "                   history snapshot against its hash and its catalog row, and\n"
+    "                   that no two of a conversation overlap. Exit 0 when whole,\n"
     "                   1 when anything is wrong, 2 when it could not run.\n"
     "\n"
     "  replay           rebuild the history projection from the events topic with the\n"

@@ -1,4 +1,5 @@
 #include "pl_archive_read.h"
+#include "pl_archive_object.h"
 #include "pl_num.h"
 #include "pl_pg.h"
 #include "pl_snapshot.h"
@@ -8,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define SNAPSHOT_MAX_BYTES (64u << 20)
 
 void pl_archive_page_init(pl_archive_page *p)
 {
@@ -40,35 +38,12 @@ static int msg_push(pl_archive_page *p, int64_t offset, const char *json, size_t
     return 0;
 }
 
-/* Reads the whole object into b (initialised here). */
-static int read_object(pl_store *store, const char *key, pl_buf *b)
-{
-    char chunk[65536];
-    uint64_t size = 0;
-    int fd = -1, r = pl_store_open(store, key, &fd, &size);
-    ssize_t n;
-
-    pl_buf_init(b, SNAPSHOT_MAX_BYTES);
-    if (r)
-        return r;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (pl_buf_append(b, chunk, (size_t)n)) {
-            n = -1;
-            errno = EFBIG;
-            break;
-        }
-    r = n < 0 ? -errno : 0;
-    close(fd);
-    return r;
-}
-
 /* Loads, checks and decompresses one snapshot into a new buffer of p.
  * -ENOENT when the object is gone (purged meanwhile). */
 static int snapshot_load(pl_archive_page *p, pl_store *store, const char *key,
                          const char *sha256, pl_buf **raw)
 {
-    char hash[PL_SEGMENT_HASH_HEX];
-    pl_buf data;
+    pl_buf *b;
     int r;
 
     if (p->nraws == p->rawcap) {
@@ -79,18 +54,15 @@ static int snapshot_load(pl_archive_page *p, pl_store *store, const char *key,
         p->raws = n;
         p->rawcap = cap;
     }
-    r = read_object(store, key, &data);
-    if (r == 0) {
-        pl_segment_hash(data.data ? data.data : "", data.len, hash);
-        r = strcmp(hash, sha256) != 0 ? -EBADMSG : 0;
+    b = &p->raws[p->nraws];
+    r = pl_archive_object_load(store, key, sha256, b);
+    if (r) {
+        pl_buf_free(b);
+        return r == -ENOENT || r == -ENOMEM ? r : r == -EBADMSG || r == -EINVAL ? -EBADMSG
+                                                                               : -EIO;
     }
-    if (r == 0)
-        r = pl_segment_decompress(data.data ? data.data : "", data.len,
-                                  &p->raws[p->nraws]) ? -EBADMSG : 0;
-    pl_buf_free(&data);
-    if (r == 0)
-        *raw = &p->raws[p->nraws++];
-    return r == -ENOENT ? -ENOENT : r == -EBADMSG || r == -ENOMEM || r == 0 ? r : -EIO;
+    *raw = &p->raws[p->nraws++];
+    return 0;
 }
 
 typedef struct collect {

@@ -1,5 +1,6 @@
 /* pl_snapshot and pl_archive_read: what tiering writes comes back as the
  * read API's message objects, in order, and a changed byte is caught. */
+#include "pl_archive_object.h"
 #include "pl_archive_read.h"
 #include "pl_check.h"
 #include "pl_snapshot.h"
@@ -54,17 +55,23 @@ static char *written(const pl_archive_msg *m, const char *viewer)
     return s;
 }
 
+static void put(pl_store *s, const char *key, const void *p, size_t n)
+{
+    pl_store_writer *w = NULL;
+
+    ck_assert_int_eq(pl_store_put_begin(s, key, &w), 0);
+    ck_assert_int_eq(pl_store_put_write(w, p, n), 0);
+    ck_assert_int_eq(pl_store_put_commit(w), 0);
+}
+
 static pl_store *store_with(const pl_buf *out, char dir[64])
 {
     pl_store *s = NULL;
-    pl_store_writer *w = NULL;
 
     snprintf(dir, 64, "/tmp/test-snapshot-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     ck_assert_int_eq(pl_store_fs_new(&s, dir), 0);
-    ck_assert_int_eq(pl_store_put_begin(s, "h-snap", &w), 0);
-    ck_assert_int_eq(pl_store_put_write(w, out->data, out->len), 0);
-    ck_assert_int_eq(pl_store_put_commit(w), 0);
+    put(s, "h-snap", out->data, out->len);
     return s;
 }
 
@@ -111,6 +118,37 @@ START_TEST(test_pick_and_write)
 }
 END_TEST
 
+/* Every way an archive object can fail to be what the catalog says. */
+START_TEST(test_object_load)
+{
+    char hash[PL_SEGMENT_HASH_HEX], junk_hash[PL_SEGMENT_HASH_HEX], dir[64];
+    pl_snapshot_header h;
+    pl_store *store;
+    pl_buf out, raw;
+
+    encode(&out, hash);
+    store = store_with(&out, dir);
+    ck_assert_int_eq(pl_archive_object_load(store, "h-snap", hash, &raw), 0);
+    ck_assert_int_eq(pl_snapshot_scan(raw.data, raw.len, &h, NULL, NULL), 0);
+    pl_buf_free(&raw);
+    hash[0] = hash[0] == '0' ? '1' : '0';
+    ck_assert_int_eq(pl_archive_object_load(store, "h-snap", hash, &raw), -EBADMSG);
+    pl_buf_free(&raw);
+    /* Hashes right but is no zstd frame: corrupt, not tampered. */
+    pl_segment_hash("not zstd", 8, junk_hash);
+    put(store, "h-junk", "not zstd", 8);
+    ck_assert_int_eq(pl_archive_object_load(store, "h-junk", junk_hash, &raw), -EINVAL);
+    pl_buf_free(&raw);
+    ck_assert_int_eq(pl_archive_object_load(store, "h-gone", junk_hash, &raw), -ENOENT);
+    pl_buf_free(&raw);
+    ck_assert_int_eq(pl_store_delete(store, "h-junk"), 0);
+    ck_assert_int_eq(pl_store_delete(store, "h-snap"), 0);
+    pl_store_free(store);
+    pl_buf_free(&out);
+    rmdir(dir);
+}
+END_TEST
+
 static int count_lines(void *arg, int64_t offset, const char *msg, size_t len)
 {
     yajl_val v = NULL;
@@ -149,6 +187,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_pick_and_write);
     tcase_add_test(tc, test_scan_rejects_damage);
+    tcase_add_test(tc, test_object_load);
     suite_add_tcase(s, tc);
     return pl_check_main(s, argc, argv);
 }
