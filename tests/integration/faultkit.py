@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from parley_client import Socket, message_frames, ws_url
+from parley_client import Socket, pos_key, ws_url
 
 RESULTS = Path(__file__).resolve().parents[2] / ".parley" / "resilience.json"
 
@@ -75,48 +75,81 @@ class RetryingSender:
 
 
 class Receivers:
-    """One WebSocket per user on its own event-loop thread, collecting
-    message.created frames of one conversation."""
+    """One client per user, each holding a WebSocket as a real client does:
+    when the server closes it (a killed or draining pusher, a pusher not
+    ready yet), it reconnects after a short backoff with resume from the
+    last position it saw, and pages REST where the server says resume.gap.
+    Collects the conversation's messages across sockets, in arrival order.
+    since: a position of the conversation from before the first send, so
+    even the first connection resumes and nothing falls between sockets."""
 
-    def __init__(self, base_url, users, conv_id):
+    def __init__(self, base_url, users, conv_id, since):
         self.url, self.users, self.conv = ws_url(base_url), users, conv_id
-        self.sockets = {}
+        self.since = since
+        self.got = {u.id: [] for u in users}       # (position, text)
+        self.reconnects = {u.id: 0 for u in users}
+        self.gaps = {u.id: 0 for u in users}
+        self.paged = {u.id: set() for u in users}  # positions read over REST
+        self.connected = {u.id: threading.Event() for u in users}
         self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.error = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self, timeout=30):
         self.thread.start()
-        assert self.ready.wait(timeout), "receivers did not connect"
-        assert self.error is None, self.error
+        for u in self.users:
+            assert self.connected[u.id].wait(timeout), f"{u.username} did not connect"
         return self
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self):
-        try:
-            for u in self.users:
-                self.sockets[u.id] = await Socket(self.url, u.access).__aenter__()
-        except Exception as e:  # noqa: BLE001 - reported by start()
-            self.error = repr(e)
-        self.ready.set()
         self._stop = asyncio.Event()
-        await self._stop.wait()
-        for s in self.sockets.values():
-            await s.__aexit__(None, None, None)
+        self.loop.run_until_complete(asyncio.gather(*(self._client(u) for u in self.users)))
+
+    async def _client(self, u):
+        last = self.since
+        while not self._stop.is_set():
+            try:
+                async with Socket(self.url, u.access, resume={self.conv: last}) as s:
+                    self.connected[u.id].set()
+                    seen = 0
+                    while not self._stop.is_set() and not s.task.done():
+                        frames = s.frames[seen:]
+                        seen += len(frames)
+                        for f in frames:
+                            last = await self._take(u, f, last)
+                        await asyncio.sleep(0.05)
+                    for f in s.frames[seen:]:
+                        last = await self._take(u, f, last)
+            except Exception:  # noqa: BLE001 - refused or closed: reconnect
+                pass
+            if not self._stop.is_set():
+                self.reconnects[u.id] += 1
+                await asyncio.sleep(0.3)
+
+    async def _take(self, u, f, last):
+        """Records one frame of the conversation; returns the newest position."""
+        if f.get("conversation_id") != self.conv:
+            return last
+        got = []
+        if f.get("type") == "message.created" and f["position"] not in self.paged[u.id]:
+            got = [(f["position"], f["message"]["text"])]
+        elif f.get("type") == "resume.gap":
+            # A client pages from `from` and merges by position: what it has
+            # (or gets again on the socket) is no duplicate of the server's.
+            self.gaps[u.id] += 1
+            page = await self.loop.run_in_executor(
+                None, lambda: u.history(self.conv, after=f["from"], limit=200))
+            have = {p for p, _ in self.got[u.id]}
+            got = [(m["position"], m["text"]) for m in page["messages"]
+                   if m["position"] not in have]
+            self.paged[u.id] |= {p for p, _ in got}
+        self.got[u.id] += got
+        return max([last] + [p for p, _ in got], key=pos_key)
 
     def texts(self, user):
-        return [f["message"]["text"] for f in message_frames(self.sockets[user.id].frames,
-                                                            self.conv)]
+        return [t for _, t in self.got[user.id]]
 
-    def closed(self):
-        """Users whose socket the server closed (a receiver would reconnect)."""
-        return [u.username for u in self.users if self.sockets[u.id].ws.closed]
-
-    def wait_all(self, want, timeout=60):
+    def wait_all(self, want, timeout=120):
         """Until every user has every text in want, or timeout."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -146,7 +179,7 @@ def check(name, user, conv, sender, recovery_s, receivers=None, extra=None):
     """Stored (and, with receivers, delivered) against what was acknowledged:
     prints the figures, records them, and fails on any loss or duplicate."""
     last = max(sender.acked, key=lambda a: int(a["position"].split(".o")[1]))["position"]
-    msgs = history(user, conv, last)
+    msgs = [m for m in history(user, conv, last) if m["text"].startswith(sender.prefix + " ")]
     texts = [m["text"] for m in msgs]
     want = [f"{sender.prefix} {i}" for i in range(sender.count)]
     lost = len([t for t in want if t not in texts])
@@ -161,7 +194,10 @@ def check(name, user, conv, sender, recovery_s, receivers=None, extra=None):
         result["delivered"] = {n: len(set(t) & set(want)) for n, t in got.items()}
         result["delivered_lost"] = sum(len(set(want) - set(t)) for t in got.values())
         result["delivered_duplicates"] = sum(len(t) - len(set(t)) for t in got.values())
-        result["sockets_closed"] = receivers.closed()
+        result["delivered_in_order"] = all([x for x in t if x in want] == want
+                                           for t in got.values())
+        result["reconnects"] = sum(receivers.reconnects.values())
+        result["resume_gaps"] = sum(receivers.gaps.values())
     result.update(extra or {})
     record(result)
     assert (lost, dups) == (0, 0), result
@@ -169,4 +205,5 @@ def check(name, user, conv, sender, recovery_s, receivers=None, extra=None):
     assert len({m["id"] for m in msgs}) == sender.count
     if receivers is not None:
         assert (result["delivered_lost"], result["delivered_duplicates"]) == (0, 0), result
+        assert result["delivered_in_order"], result
     return result

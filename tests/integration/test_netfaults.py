@@ -58,7 +58,8 @@ def test_latency_then_dropped_connections(net, target):
     api = Api(stack.config.public_url)
     alice, bob, carol = api.user(), api.user(), api.user()
     conv = _group(alice, bob, carol)
-    rx = Receivers(stack.config.public_url, [alice, bob, carol], conv).start()
+    since = alice.send(conv, "receivers start")["position"]
+    rx = Receivers(stack.config.public_url, [alice, bob, carol], conv, since).start()
     sender = RetryingSender(alice, conv, f"net-{target}", 150, rate=10).start()
     try:
         time.sleep(2.0)

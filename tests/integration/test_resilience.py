@@ -2,17 +2,28 @@
 it is stored exactly once and in order, whatever crashes around it.
 
 Each scenario streams sends from a client that retries as a real one does
-(same client_msg_id, backoff on 5xx and connection errors), breaks
-something mid-stream, and then counts lost and duplicated messages in the
-history. Figures go to stdout (pytest -s) and to .parley/resilience.json
-(faultkit.py counts them)."""
+(same client_msg_id, backoff on 5xx and connection errors) while both
+members hold a WebSocket that reconnects and resumes as a real client's
+does, breaks something mid-stream, and then counts lost and duplicated
+messages in the history and on every member's sockets. Figures go to
+stdout (pytest -s) and to .parley/resilience.json (faultkit.py counts
+them)."""
 import signal
 import time
 
 import pytest
 import requests
 
-from faultkit import RetryingSender, check as _check, record
+from faultkit import Receivers, RetryingSender, check as _check, record
+
+
+def _pair(api):
+    """Two members of a direct conversation, each with a receiving socket
+    that resumes from a position before the first send."""
+    alice, bob = api.user(), api.user()
+    conv = alice.direct_with(bob)["id"]
+    since = alice.send(conv, "receivers start")["position"]
+    return alice, conv, Receivers(api.url, [alice, bob], conv, since).start()
 
 
 def _wait_ready(handle, old_pid, timeout=120):
@@ -24,46 +35,52 @@ def _wait_ready(handle, old_pid, timeout=120):
 
 @pytest.mark.parametrize("service", ["command", "projector", "pusher", "auth", "read"])
 def test_sigkill_each_service_midstream(api, stack, service):
-    alice, bob = api.user(), api.user()
-    conv = alice.direct_with(bob)["id"]
-    sender = RetryingSender(alice, conv, f"kill-{service}", 60).start()
-    time.sleep(1.0)
-    h = stack.handle(service)
-    old = h.pid
-    t0 = time.monotonic()
-    h.kill(signal.SIGKILL)
-    recovery = _wait_ready(h, old)
-    sender.join()
-    _check(f"sigkill {service}", alice, conv, sender, recovery)
-    assert time.monotonic() - t0 < 240
+    alice, conv, rx = _pair(api)
+    try:
+        sender = RetryingSender(alice, conv, f"kill-{service}", 60).start()
+        time.sleep(1.0)
+        h = stack.handle(service)
+        old = h.pid
+        t0 = time.monotonic()
+        h.kill(signal.SIGKILL)
+        recovery = _wait_ready(h, old)
+        sender.join()
+        _check(f"sigkill {service}", alice, conv, sender, recovery, receivers=rx)
+        assert time.monotonic() - t0 < 240
+    finally:
+        rx.stop()
 
 
 def test_kafka_broker_restart_midstream(api, stack):
-    alice, bob = api.user(), api.user()
-    conv = alice.direct_with(bob)["id"]
-    sender = RetryingSender(alice, conv, "kafka-restart", 60).start()
-    time.sleep(1.0)
-    k = stack.handle("kafka")
-    old = k.pid
-    t0 = time.monotonic()
-    k.kill(signal.SIGTERM)
-    assert k.wait_restarted(old, 120)
-    sender.join()
-    _check("kafka restart", alice, conv, sender, time.monotonic() - t0)
+    alice, conv, rx = _pair(api)
+    try:
+        sender = RetryingSender(alice, conv, "kafka-restart", 60).start()
+        time.sleep(1.0)
+        k = stack.handle("kafka")
+        old = k.pid
+        t0 = time.monotonic()
+        k.kill(signal.SIGTERM)
+        assert k.wait_restarted(old, 120)
+        sender.join()
+        _check("kafka restart", alice, conv, sender, time.monotonic() - t0, receivers=rx)
+    finally:
+        rx.stop()
 
 
 def test_postgres_restart_midstream(api, stack):
-    alice, bob = api.user(), api.user()
-    conv = alice.direct_with(bob)["id"]
-    sender = RetryingSender(alice, conv, "pg-restart", 60).start()
-    time.sleep(1.0)
-    pg = stack.handle("postgres")
-    old = pg.pid
-    t0 = time.monotonic()
-    pg.kill(signal.SIGINT)  # fast shutdown; the supervisor starts it again
-    assert pg.wait_restarted(old, 120)
-    sender.join()
-    _check("postgres restart", alice, conv, sender, time.monotonic() - t0)
+    alice, conv, rx = _pair(api)
+    try:
+        sender = RetryingSender(alice, conv, "pg-restart", 60).start()
+        time.sleep(1.0)
+        pg = stack.handle("postgres")
+        old = pg.pid
+        t0 = time.monotonic()
+        pg.kill(signal.SIGINT)  # fast shutdown; the supervisor starts it again
+        assert pg.wait_restarted(old, 120)
+        sender.join()
+        _check("postgres restart", alice, conv, sender, time.monotonic() - t0, receivers=rx)
+    finally:
+        rx.stop()
 
 
 def test_paused_projector_cannot_corrupt_after_rebalance(api, stack):
@@ -71,9 +88,9 @@ def test_paused_projector_cannot_corrupt_after_rebalance(api, stack):
     member; on SIGCONT the stale member's work is fenced off."""
     import parley_stack
     second = stack.start_service("projector", port=parley_stack.free_port())
+    rx = None
     try:
-        alice, bob = api.user(), api.user()
-        conv = alice.direct_with(bob)["id"]
+        alice, conv, rx = _pair(api)
         sender = RetryingSender(alice, conv, "sigstop", 80, rate=10).start()
         time.sleep(1.0)
         first = stack.handle("projector")
@@ -82,7 +99,8 @@ def test_paused_projector_cannot_corrupt_after_rebalance(api, stack):
         time.sleep(14)  # session.timeout.ms is 10 s
         first.kill(signal.SIGCONT)
         sender.join()
-        _check("sigstop projector 14 s", alice, conv, sender, time.monotonic() - t0)
+        _check("sigstop projector 14 s", alice, conv, sender, time.monotonic() - t0,
+               receivers=rx)
         # A toggle replayed late would resurrect state: check it did not.
         msg = alice.send(conv, "toggle")
         alice.history(conv, min_position=msg["position"], limit=1)
@@ -95,6 +113,8 @@ def test_paused_projector_cannot_corrupt_after_rebalance(api, stack):
         final = alice.history(conv, around=msg["message_id"], limit=1)["messages"]
         assert [m for m in final if m["id"] == msg["message_id"]][0]["reactions"] == []
     finally:
+        if rx:
+            rx.stop()
         second.stop()
         _settle(api)
 
