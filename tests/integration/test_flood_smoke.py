@@ -64,6 +64,30 @@ def test_chat(flood, tmp_path, stack):
     no_errors(doc)
 
 
+def test_chat_resilient_clients_flap_and_resume(flood, tmp_path, stack):
+    """--resilient --flap-every: every socket drops every half second and
+    comes back with resume, and still every acknowledged send reaches every
+    expected socket exactly once."""
+    _, doc = run(flood, tmp_path, "chat", "--url", stack.config.public_url,
+                 "--ws-url", f"ws://127.0.0.1:{stack.config.service_port('pusher')}/api/v1/ws",
+                 "--users", 4, "--conversations", 3, "--clients", 8, "--src-addrs", 2,
+                 "--rate", 20, "--duration", 4, "--grace", 15, "--resilient",
+                 "--flap-every", 0.5, "--seed", 11)
+    r = doc["results"]
+    assert doc["settings"]["resilient"] == 1 and doc["settings"]["flap_every_s"] == 0.5
+    assert r["sends_accepted"] == r["sends_attempted"] > 0
+    assert r["resilient"]["flaps"] > 0 and r["resilient"]["reconnects"] > 0, r["resilient"]
+    assert (r["lost_deliveries"], r["duplicates"], r["resilient"]["resume_gaps"]) == (0, 0, 0), r
+    assert r["deliveries"] == r["deliveries_expected"]
+
+
+def test_flap_needs_resilient(flood):
+    proc = subprocess.run([str(flood), "chat", "--flap-every", "1"], capture_output=True,
+                          text=True, timeout=10)
+    assert proc.returncode == 2 and "--resilient" in proc.stderr
+
+
+
 def test_broker(flood, tmp_path, stack):
     _, doc = run(flood, tmp_path, "broker", "--url", stack.config.public_url,
                  "--brokers", stack.config.kafka_brokers, "--backlog", 300,

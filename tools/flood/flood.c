@@ -363,6 +363,9 @@ void flood_result_begin(pl_jw *w, const flood_opts *o, int64_t started_real_ms)
     pl_jw_kint(w, "backlog", o->backlog);
     pl_jw_kint(w, "messages", o->messages);
     pl_jw_kstr(w, "mix", o->mix);
+    pl_jw_kint(w, "resilient", o->resilient);
+    pl_jw_key(w, "flap_every_s");
+    yajl_gen_double(w->g, o->flap_s);
     pl_jw_key(w, "tags");
     pl_jw_obj(w);
     for (size_t i = 0; i < o->ntags; i++) {

@@ -38,6 +38,8 @@ typedef struct flood_opts {
     long long text_bytes, max_sends, messages, page;
     const char *rate;                    /* "R" or "t:r,t:r,..." */
     double grace_s, hold_s;
+    int resilient;                       /* chat: reconnect + resume, retry sends */
+    double flap_s;                       /* chat: drop each socket after this */
     const char *mix;                     /* history: recent:deep:search:list */
     int pusher_pids[FLOOD_MAX_PIDS];
     size_t npids;

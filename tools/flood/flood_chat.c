@@ -4,6 +4,7 @@
  * recipient measures end-to-end latency from when the send was due, not
  * from when a possibly backed-up sender got to it. */
 #include "flood.h"
+#include "flood_resume.h"
 #include "flood_ws.h"
 #include "pl_time.h"
 
@@ -15,6 +16,11 @@
 #include <string.h>
 
 #define MAX_SECONDS 3600
+#define RETRY_AFTER_US 300000
+#define RETRY_FOR_US 180000000 /* then a send is given up, as a client would */
+#define RECONNECT_MS 500
+
+typedef struct sreq sreq;
 
 typedef struct chat {
     flood_opts *o;
@@ -25,6 +31,7 @@ typedef struct chat {
     const char **tokens;      /* per client */
     int32_t *ready_per_user;  /* sockets ready per user, fixed at send start */
     flood_ws *ws;
+    flood_resume *resume;     /* --resilient */
     flood_http *api;
     flood_errs errs;
     flood_rng rng;
@@ -40,7 +47,10 @@ typedef struct chat {
     /* ws thread */
     flood_hist e2e;
     flood_hist *per_sec;      /* e2e by second of receipt */
-    atomic_long deliveries, dup, foreign;
+    atomic_long deliveries, dup, foreign, gaps;
+    /* --resilient sends: failed ones wait here (sender thread only) */
+    sreq *retry_head, *retry_tail;
+    long retries, given_up;
     atomic_long sec_deliv[MAX_SECONDS + 1];
     atomic_long sec_accepted[MAX_SECONDS + 1];
     atomic_long sec_sent[MAX_SECONDS + 1];
@@ -48,11 +58,13 @@ typedef struct chat {
     atomic_int sending;
 } chat;
 
-typedef struct sreq {
+struct sreq {
     chat *ch;
     size_t seq;
-    int64_t sched;
-} sreq;
+    int64_t sched, due;
+    uint32_t conv, user;
+    sreq *next;
+};
 
 static long sec_of(const chat *ch, int64_t us)
 {
@@ -69,7 +81,8 @@ static void on_frame(void *opaque, size_t idx, const char *d, size_t n)
     char *end;
     int64_t now = flood_now_us();
 
-    (void)idx;
+    if (ch->resume && flood_resume_frame(ch->resume, idx, d, n))
+        atomic_fetch_add(&ch->gaps, 1);
     if (!p || !memmem(d, n < 40 ? n : 40, "message.created", 15))
         return;
     p += sizeof(key) - 1;
@@ -93,6 +106,44 @@ static void on_frame(void *opaque, size_t idx, const char *d, size_t n)
     atomic_fetch_add(&ch->sec_deliv[s], 1);
 }
 
+static int submit(chat *ch, sreq *q);
+
+/* --resilient: a failure a real client would retry, still in its time. */
+static int retry_later(chat *ch, sreq *q, int status)
+{
+    int64_t now = flood_now_us();
+
+    if (!ch->o->resilient || !(status == 429 || status >= 500 || status < 0) ||
+        now - q->sched > RETRY_FOR_US) {
+        ch->given_up += ch->o->resilient;
+        return 0;
+    }
+    q->due = now + RETRY_AFTER_US;
+    q->next = NULL;
+    if (ch->retry_tail)
+        ch->retry_tail->next = q;
+    else
+        ch->retry_head = q;
+    ch->retry_tail = q;
+    ch->retries++;
+    return 1;
+}
+
+/* Resends the failed sends whose time has come (sender thread). */
+static void retry_due(chat *ch)
+{
+    int64_t now = flood_now_us();
+
+    while (ch->retry_head && ch->retry_head->due <= now) {
+        sreq *q = ch->retry_head;
+        ch->retry_head = q->next;
+        if (!ch->retry_head)
+            ch->retry_tail = NULL;
+        if (submit(ch, q))
+            free(q);
+    }
+}
+
 static void on_sent(void *opaque, int status, const char *body, size_t len)
 {
     sreq *q = opaque;
@@ -109,37 +160,47 @@ static void on_sent(void *opaque, int status, const char *body, size_t len)
     } else {
         flood_err_http(&ch->errs, status);
         atomic_fetch_add(&ch->sec_err[s], 1);
+        if (retry_later(ch, q, status))
+            return;
     }
     free(q);
 }
 
-static int send_one(chat *ch, size_t seq, int64_t sched)
+/* Posts send q (again: the same client_msg_id, so a retry is stored once). */
+static int submit(chat *ch, sreq *q)
 {
-    const flood_conv *c = &ch->convs[flood_rng_below(&ch->rng, ch->nconvs)];
-    const flood_user *u = &ch->users[c->members[flood_rng_below(&ch->rng, (uint64_t)c->nmembers)]];
+    const flood_conv *c = &ch->convs[q->conv];
     char path[128], body[4300], text[4097];
-    long exp = 0;
-    sreq *q = malloc(sizeof(*q));
+    int tl = snprintf(text, sizeof(text), "flood %zu ", q->seq), r;
 
-    if (!q)
-        return -ENOMEM;
-    for (int j = 0; j < c->nmembers; j++)
-        exp += ch->ready_per_user[c->members[j]];
-    ch->expected[seq] = (uint16_t)(exp > 65535 ? 65535 : exp);
-    int tl = snprintf(text, sizeof(text), "flood %zu ", seq);
     for (; tl < ch->o->text_bytes && tl < 4096; tl++)
         text[tl] = (char)('a' + tl % 26);
     text[tl] = '\0';
     snprintf(path, sizeof(path), "/api/v1/conversations/%s/messages", c->id);
     snprintf(body, sizeof(body), "{\"client_msg_id\":\"fl.%s.%zu.%" PRId64 "\",\"text\":\"%s\"}",
-             ch->o->run, seq, sched, text);
-    q->ch = ch;
-    q->seq = seq;
-    q->sched = sched;
-    int r = flood_http_submit(ch->api, "POST", path, u->token, body, on_sent, q);
-    if (r) {
-        free(q);
+             ch->o->run, q->seq, q->sched, text);
+    r = flood_http_submit(ch->api, "POST", path, ch->users[q->user].token, body, on_sent, q);
+    if (r)
         flood_err_http(&ch->errs, r);
+    return r;
+}
+
+static int send_one(chat *ch, size_t seq, int64_t sched)
+{
+    uint32_t ci = (uint32_t)flood_rng_below(&ch->rng, ch->nconvs);
+    const flood_conv *c = &ch->convs[ci];
+    long exp = 0;
+    sreq *q = malloc(sizeof(*q));
+
+    if (!q)
+        return -ENOMEM;
+    *q = (sreq){.ch = ch, .seq = seq, .sched = sched, .conv = ci,
+                .user = (uint32_t)c->members[flood_rng_below(&ch->rng, (uint64_t)c->nmembers)]};
+    for (int j = 0; j < c->nmembers; j++)
+        exp += ch->ready_per_user[c->members[j]];
+    ch->expected[seq] = (uint16_t)(exp > 65535 ? 65535 : exp);
+    if (submit(ch, q)) {
+        free(q);
         return 0;
     }
     atomic_fetch_add(&ch->sent, 1);
@@ -168,8 +229,22 @@ static void *sender(void *arg)
             break;
         int64_t wait = (next - flood_now_us()) / 1000;
         flood_http_run(ch->api, wait < 0 ? 0 : (wait > 5 ? 5 : (int)wait));
+        retry_due(ch);
+    }
+    /* The stragglers: answers in flight, and retries until they give up. */
+    end = flood_now_us() + RETRY_FOR_US + 30000000;
+    while ((flood_http_pending(ch->api) || ch->retry_head) && flood_now_us() < end) {
+        flood_http_run(ch->api, 5);
+        retry_due(ch);
     }
     flood_http_drain(ch->api, 30000);
+    while (ch->retry_head) { /* out of time: given up */
+        sreq *q = ch->retry_head;
+        ch->retry_head = q->next;
+        ch->given_up++;
+        free(q);
+    }
+    ch->retry_tail = NULL;
     atomic_store(&ch->sending, 0);
     return NULL;
 }
@@ -199,13 +274,22 @@ static void progress(chat *ch, long s, int64_t now)
         ch->ws ? atomic_load(&flood_ws_stats_of(ch->ws)->ready) : 0);
 }
 
+static int resume_map(void *opaque, size_t client, char *buf, size_t cap)
+{
+    chat *ch = opaque;
+    return flood_resume_map(ch->resume, client, buf, cap);
+}
+
 static int connect_clients(chat *ch)
 {
     flood_opts *o = ch->o;
     flood_ws_cfg cfg = {.urls = o->ws_urls, .nurls = o->nws, .nclients = ch->nclients,
                         .tokens = ch->tokens, .nsrc = (int)o->src_addrs,
                         .connect_rate = (int)o->connect_rate, .inflight = 256,
-                        .timeout_s = 15, .on_frame = on_frame, .opaque = ch};
+                        .timeout_s = 15, .on_frame = on_frame, .opaque = ch,
+                        .resume = ch->resume ? resume_map : NULL,
+                        .reconnect_ms = ch->resume ? RECONNECT_MS : 0,
+                        .flap_ms = (int)(o->flap_s * 1000)};
     int64_t t = flood_now_us(), deadline = t + 120000000;
     int r;
 
@@ -287,6 +371,17 @@ static int write_result(chat *ch, int64_t started, double send_s, double total_s
     pl_jw_kint(&w, "lost_messages", (long long)lost_msgs);
     pl_jw_kint(&w, "duplicates", atomic_load(&ch->dup));
     pl_jw_kint(&w, "foreign_frames", atomic_load(&ch->foreign));
+    if (ch->o->resilient) {
+        pl_jw_key(&w, "resilient");
+        pl_jw_obj(&w);
+        pl_jw_kint(&w, "reconnects", atomic_load(&st->reconnects));
+        pl_jw_kint(&w, "flaps", atomic_load(&st->flaps));
+        pl_jw_kint(&w, "server_closes", atomic_load(&st->closed));
+        pl_jw_kint(&w, "resume_gaps", atomic_load(&ch->gaps));
+        pl_jw_kint(&w, "send_retries", ch->retries);
+        pl_jw_kint(&w, "sends_given_up", ch->given_up);
+        pl_jw_end_obj(&w);
+    }
     flood_hist_json(&w, "e2e_latency", &ch->e2e);
     flood_hist_json(&w, "ack_latency", &ch->ack);
     flood_hist_json(&w, "connect_latency", ch->ws ? flood_ws_connect_hist(ch->ws) : &empty);
@@ -313,6 +408,11 @@ static int chat_setup(chat *ch)
     if (!r)
         r = flood_convs_new(setup, ch->users, ch->nusers, ch->nconvs, 0, &ch->rng, &ch->errs,
                             &ch->convs);
+    if (!r && o->resilient) {
+        flood_progress(o, "seeding %zu conversations (resume points)", ch->nconvs);
+        r = flood_resume_new(&ch->resume, setup, o, ch->users, ch->nusers, ch->convs,
+                             ch->nconvs, ch->nclients, &ch->errs);
+    }
     flood_http_free(setup);
     if (r)
         return r;
@@ -340,6 +440,7 @@ static int chat_alloc(chat *ch)
 static void chat_free(chat *ch)
 {
     flood_ws_free(ch->ws);
+    flood_resume_free(ch->resume);
     flood_http_free(ch->api);
     flood_users_free(ch->users, ch->nusers);
     flood_convs_free(ch->convs, ch->nconvs);

@@ -12,6 +12,8 @@
 
 #define RX_MAX 65536
 #define TICK_US 10000
+#define TOKEN_MAX 2048
+#define RESUME_MAX 60000 /* the server takes client frames up to 64 KiB */
 
 enum { S_IDLE, S_CONNECTING, S_AUTH, S_READY, S_DONE };
 
@@ -20,7 +22,8 @@ typedef struct wsc {
     struct lws *wsi;
     size_t idx;
     int state, sent_auth;
-    int64_t t0;
+    int was_ready, flapping, close_code;
+    int64_t t0, ready_at, retry_at;
     char *rx;
     size_t rxlen;
 } wsc;
@@ -46,20 +49,31 @@ struct flood_ws {
     atomic_long settled;
     int64_t last_connect_us, last_tick_us;
     double credit;
+    flood_rng rng;       /* reconnect jitter (ws thread) */
     flood_hist connect;
     flood_ws_stats st;
     lws_sorted_usec_list_t sul;
     struct lws_protocols protocols[2];
 };
 
-static void settle(wsc *c, int ok)
+/* A connect attempt ended. A client's first attempt settles it. */
+static void finish(wsc *c, int ok)
 {
     flood_ws *w = c->w;
+
     atomic_fetch_sub(&w->pending, 1);
+    if (ok) {
+        atomic_fetch_add(&w->st.ready, 1);
+        c->ready_at = flood_now_us();
+    }
+    if (c->was_ready) {
+        if (ok)
+            atomic_fetch_add(&w->st.reconnects, 1);
+        return;
+    }
     atomic_fetch_add(&w->settled, 1);
     if (ok) {
         flood_hist_add(&w->connect, flood_now_us() - c->t0);
-        atomic_fetch_add(&w->st.ready, 1);
         atomic_fetch_add(&w->st.ever_ready, 1);
     }
 }
@@ -72,7 +86,8 @@ static void on_text(wsc *c, const char *d, size_t n)
     if (c->state == S_AUTH) {
         if (memmem(d, n, "\"type\":\"ready\"", 14)) {
             c->state = S_READY;
-            settle(c, 1);
+            finish(c, 1);
+            c->was_ready = 1;
         }
         return;
     }
@@ -80,18 +95,31 @@ static void on_text(wsc *c, const char *d, size_t n)
         w->cfg.on_frame(w->cfg.opaque, c->idx, d, n);
 }
 
+/* The connection is gone for good (lws will not call back for it again).
+ * With reconnect_ms, a client that was ready once comes back later. */
 static void on_gone(wsc *c, int code)
 {
     flood_ws *w = c->w;
+    int retry = w->cfg.reconnect_ms > 0 && !atomic_load(&w->stop) && c->was_ready;
+
     if (c->state == S_CONNECTING || c->state == S_AUTH) {
-        atomic_fetch_add(code == 4401 ? &w->st.auth_failed : &w->st.connect_failed, 1);
-        settle(c, 0);
+        if (!c->was_ready)
+            atomic_fetch_add(code == 4401 ? &w->st.auth_failed : &w->st.connect_failed, 1);
+        finish(c, 0);
     } else if (c->state == S_READY) {
         atomic_fetch_sub(&w->st.ready, 1);
-        if (!atomic_load(&w->stop))
+        if (c->flapping)
+            atomic_fetch_add(&w->st.flaps, 1);
+        else if (!atomic_load(&w->stop))
             atomic_fetch_add(code == 1008 ? &w->st.slow_dropped : &w->st.closed, 1);
     }
-    c->state = S_DONE;
+    c->state = retry ? S_IDLE : S_DONE;
+    c->retry_at = retry ? flood_now_us() + (int64_t)w->cfg.reconnect_ms * 1000 +
+                              (int64_t)flood_rng_below(&w->rng,
+                                                       (uint64_t)w->cfg.reconnect_ms * 1000 + 1)
+                        : 0;
+    c->flapping = 0;
+    c->close_code = 0;
     c->wsi = NULL;
     free(c->rx);
     c->rx = NULL;
@@ -100,16 +128,33 @@ static void on_gone(wsc *c, int code)
 
 static int send_auth(wsc *c, struct lws *wsi)
 {
-    unsigned char buf[LWS_PRE + 2200];
-    const char *tok = c->w->cfg.tokens[c->idx];
-    int n = snprintf((char *)buf + LWS_PRE, sizeof(buf) - LWS_PRE,
-                     "{\"type\":\"auth\",\"access_token\":\"%s\"}", tok);
-    if (n < 0 || (size_t)n >= sizeof(buf) - LWS_PRE)
+    flood_ws *w = c->w;
+    size_t cap = TOKEN_MAX + RESUME_MAX + 64;
+    unsigned char *buf = malloc(LWS_PRE + cap);
+    char *p = buf ? (char *)buf + LWS_PRE : NULL;
+    int n, m = 0, r = -1;
+
+    if (!buf)
         return -1;
-    if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
-        return -1;
+    n = snprintf(p, TOKEN_MAX + 40, "{\"type\":\"auth\",\"access_token\":\"%s\"",
+                 w->cfg.tokens[c->idx]);
+    if (n < 0 || n >= TOKEN_MAX + 40)
+        goto out;
+    if (w->cfg.resume) {
+        memcpy(p + n, ",\"resume\":", 10);
+        m = w->cfg.resume(w->cfg.opaque, c->idx, p + n + 10, RESUME_MAX);
+        if (m < 0)
+            goto out;
+        n += m > 0 ? 10 + m : 0;
+    }
+    p[n++] = '}';
+    if (lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_TEXT) < n)
+        goto out;
     c->sent_auth = 1;
-    return 0;
+    r = 0;
+out:
+    free(buf);
+    return r;
 }
 
 static int receive(wsc *c, struct lws *wsi, const char *in, size_t len)
@@ -159,17 +204,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return receive(c, wsi, in, len);
         break;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (c && len >= 2) {
-            const unsigned char *p = in;
-            int code = (p[0] << 8) | p[1];
-            if (c->state != S_DONE)
-                on_gone(c, code);
-        }
+        /* CLIENT_CLOSED follows; only then may the client reconnect. */
+        if (c && len >= 2)
+            c->close_code = (((const unsigned char *)in)[0] << 8) |
+                            ((const unsigned char *)in)[1];
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (c && c->state != S_DONE && c->state != S_IDLE)
-            on_gone(c, 0);
+            on_gone(c, c->close_code);
         break;
     default:
         break;
@@ -177,10 +220,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
-static void connect_one(flood_ws *w)
+static void connect_client(flood_ws *w, wsc *c)
 {
-    wsc *c = &w->c[w->next];
-    const wsurl *u = &w->urls[w->next % w->cfg.nurls];
+    const wsurl *u = &w->urls[c->idx % w->cfg.nurls];
     struct lws_client_connect_info ci;
 
     memset(&ci, 0, sizeof(ci));
@@ -191,17 +233,35 @@ static void connect_one(flood_ws *w)
     ci.host = u->host;
     /* Spreading over 127.1.x.y only works towards loopback; an allowed
      * in-cluster host gets the pod's own address. */
-    ci.iface = u->loopback ? w->src[w->next % (size_t)w->cfg.nsrc] : NULL;
+    ci.iface = u->loopback ? w->src[c->idx % (size_t)w->cfg.nsrc] : NULL;
     ci.protocol = NULL;
     ci.local_protocol_name = "flood";
     ci.userdata = c;
     ci.pwsi = &c->wsi;
     c->state = S_CONNECTING;
+    c->sent_auth = 0;
     c->t0 = flood_now_us();
-    w->next++;
     atomic_fetch_add(&w->pending, 1);
     if (!lws_client_connect_via_info(&ci) && c->state == S_CONNECTING)
         on_gone(c, 0);
+}
+
+/* Reconnects the clients whose time has come, within the inflight cap,
+ * and drops the sockets that have been up flap_ms (they come back). */
+static void reconnect_and_flap(flood_ws *w, int64_t now)
+{
+    for (size_t i = 0; i < w->next; i++) {
+        wsc *c = &w->c[i];
+        if (c->state == S_IDLE && c->retry_at && now >= c->retry_at &&
+            atomic_load(&w->pending) < w->cfg.inflight) {
+            c->retry_at = 0;
+            connect_client(w, c);
+        } else if (w->cfg.flap_ms && c->state == S_READY && c->wsi && !c->flapping &&
+                   now - c->ready_at >= (int64_t)w->cfg.flap_ms * 1000) {
+            c->flapping = 1;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
+    }
 }
 
 /* Paces connects and runs the caller's tick. Reschedules itself. */
@@ -219,8 +279,9 @@ static void on_sul(lws_sorted_usec_list_t *sul)
         while (w->next < w->cfg.nclients && w->credit >= 1.0 &&
                atomic_load(&w->pending) < w->cfg.inflight) {
             w->credit -= 1.0;
-            connect_one(w);
+            connect_client(w, &w->c[w->next++]);
         }
+        reconnect_and_flap(w, now);
         /* Handshakes that hang count as failures. */
         int64_t lim = (int64_t)w->cfg.timeout_s * 1000000;
         for (size_t i = 0; i < w->next; i++) {
@@ -304,6 +365,7 @@ int flood_ws_new(flood_ws **out, const flood_ws_cfg *cfg)
         w->c[i].idx = i;
     }
     flood_hist_reset(&w->connect);
+    flood_rng_seed(&w->rng, (uint64_t)flood_now_us());
     w->protocols[0].name = "flood";
     w->protocols[0].callback = callback;
     w->protocols[0].rx_buffer_size = 16384;

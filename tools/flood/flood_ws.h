@@ -4,8 +4,10 @@
  * Client i connects to urls[i % nurls] from source address 127.1.x.y
  * (one of nsrc), so more than one source address's worth of ephemeral
  * ports can be used. After the handshake it sends the auth frame with
- * tokens[i] and counts as ready when the "ready" frame arrives. Connects
- * are paced (connect_rate per second, at most inflight unfinished). */
+ * tokens[i] (and the resume map, when there is a resume callback) and
+ * counts as ready when the "ready" frame arrives. Connects are paced
+ * (connect_rate per second, at most inflight unfinished); reconnects only
+ * by inflight. */
 #ifndef FLOOD_WS_H
 #define FLOOD_WS_H
 
@@ -21,6 +23,10 @@ typedef struct flood_ws flood_ws;
 typedef void (*flood_ws_frame_fn)(void *opaque, size_t client, const char *data, size_t len);
 /* Runs on the ws thread about every 100 ms. */
 typedef void (*flood_ws_tick_fn)(void *opaque);
+/* Writes a client's auth-frame resume map ({"<conversation id>":"<position>",
+ * ...}) into buf, on the ws thread before each (re)connect. Returns its
+ * length, 0 for none, -1 when it does not fit. */
+typedef int (*flood_ws_resume_fn)(void *opaque, size_t client, char *buf, size_t cap);
 
 typedef struct flood_ws_cfg {
     const char *const *urls; /* ws://127.x.y.z:port/api/v1/ws */
@@ -33,6 +39,14 @@ typedef struct flood_ws_cfg {
     int timeout_s;             /* per connect + auth */
     flood_ws_frame_fn on_frame;
     flood_ws_tick_fn on_tick;
+    flood_ws_resume_fn resume; /* NULL: no resume map */
+    /* A ready client the server closes (a killed or draining pusher)
+     * reconnects after reconnect_ms plus up to as much again of jitter, as
+     * a real client does, and so does a reconnect that fails; 0: it stays
+     * closed. flap_ms drops every ready client's socket after that long
+     * connected (then it reconnects); 0: never. */
+    int reconnect_ms;
+    int flap_ms;
     void *opaque;
 } flood_ws_cfg;
 
@@ -43,6 +57,8 @@ typedef struct flood_ws_stats {
     atomic_long auth_failed; /* closed with 4401 before ready */
     atomic_long closed;      /* closed after ready (by the server) */
     atomic_long slow_dropped; /* closed with 1008 */
+    atomic_long reconnects;  /* ready again after a close */
+    atomic_long flaps;       /* sockets dropped on purpose (flap_ms) */
     atomic_long frames;
     atomic_long bytes;
 } flood_ws_stats;

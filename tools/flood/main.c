@@ -75,6 +75,16 @@ static const char usage[] =
 "    --http-conns N       keep-alive HTTP connections (default 64)\n"
 "    --grace S            wait for late deliveries (default 5)\n"
 "    --text-bytes N       message text length (default 32)\n"
+"    --resilient          chat: clients act as real ones do under faults. A\n"
+"                         socket the server closes reconnects after 0.5-1 s and\n"
+"                         resumes from the last position it saw in each\n"
+"                         conversation (every conversation gets one seed message\n"
+"                         first, so even the first socket resumes); a send that\n"
+"                         fails (5xx, 429, no answer) is retried with the same\n"
+"                         client_msg_id for up to 180 s. Lost then means\n"
+"                         acknowledged and never delivered, whatever broke.\n"
+"    --flap-every S       chat, with --resilient: every client drops its socket\n"
+"                         S seconds after each connect and comes back\n"
 "    --max-sends N        hard cap on sends or events (default 5000000)\n"
 "    --backlog B          broker: produce B events, then watch the drain\n"
 "    --group G            broker: consumer group to watch (repeatable;\n"
@@ -124,7 +134,8 @@ static const char usage[] =
 enum {
     O_URL = 256, O_WS, O_BROKERS, O_TOPIC, O_DURATION, O_RATE, O_USERS, O_CONVS, O_CLIENTS,
     O_SRC, O_CRATE, O_HCONNS, O_GRACE, O_TEXT, O_MAXS, O_BACKLOG, O_GROUP, O_NODRAIN,
-    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT, O_ALLOW, O_FOLLOW
+    O_DRAINONLY, O_DTIMEOUT, O_CONVFILE, O_HOLD, O_PID, O_MESSAGES, O_PAGE, O_MIX, O_TAG, O_SEED, O_OUT, O_ALLOW, O_FOLLOW,
+    O_RESILIENT, O_FLAP
 };
 
 static const struct option longopts[] = {
@@ -138,7 +149,8 @@ static const struct option longopts[] = {
     {"hold", 1, 0, O_HOLD}, {"pusher-pid", 1, 0, O_PID}, {"messages", 1, 0, O_MESSAGES},
     {"page", 1, 0, O_PAGE}, {"mix", 1, 0, O_MIX}, {"tag", 1, 0, O_TAG}, {"seed", 1, 0, O_SEED},
     {"out", 1, 0, O_OUT}, {"allow-host", 1, 0, O_ALLOW},
-    {"follow", 0, 0, O_FOLLOW}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    {"follow", 0, 0, O_FOLLOW}, {"resilient", 0, 0, O_RESILIENT}, {"flap-every", 1, 0, O_FLAP},
+    {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 
 static void defaults(flood_opts *o)
 {
@@ -216,6 +228,8 @@ static int opt(flood_opts *o, int c, const char *a)
     case O_NODRAIN: o->no_drain = 1; return 0;
     case O_DRAINONLY: o->drain_only = 1; return 0;
     case O_FOLLOW: o->follow = 1; return 0;
+    case O_RESILIENT: o->resilient = 1; return 0;
+    case O_FLAP: return dbl(a, 0.1, 3600, &o->flap_s, "flap-every");
     case O_CONVFILE: o->conv_file = a; return 0;
     case O_DTIMEOUT: return dbl(a, 1, 3600, &o->drain_timeout_s, "drain-timeout");
     case O_HOLD: return dbl(a, 0, 3600, &o->hold_s, "hold");
@@ -287,6 +301,11 @@ static int finish_opts(flood_opts *o)
         o->conversations = strcmp(o->scenario, "broker") == 0 ? 128 : o->users;
     if (o->clients < 0)
         o->clients = o->users;
+    if (o->flap_s > 0 && !o->resilient) {
+        fprintf(stderr, "parley-flood: --flap-every needs --resilient (a flapping client "
+                        "that does not come back is no test)\n");
+        return -EINVAL;
+    }
     uint32_t run = (uint32_t)(o->seed ^ (o->seed >> 32));
     randombytes_buf(&run, sizeof(run)); /* usernames must be new every run */
     snprintf(o->run, sizeof(o->run), "%08x", run);
