@@ -31,7 +31,7 @@ typedef struct app {
     pusher_replay *replay;
     pusher_ws *ws;
     pl_revoked_feed *revoked;
-    long long resume_max_convs, drain_jitter_ms;
+    long long resume_max_convs, drain_jitter_ms, resume_buffer;
 } app;
 
 static pusher_ws *signal_ws; /* set once before signals are installed */
@@ -95,6 +95,12 @@ static int feed_ready(void *arg)
            pl_revoked_feed_ready(a->revoked);
 }
 
+static int64_t log_end(void *arg, int32_t partition)
+{
+    app *a = arg;
+    return pusher_feed_log_end(a->feed, partition);
+}
+
 static int session_revoked(void *arg, const char *sid)
 {
     app *a = arg;
@@ -119,6 +125,9 @@ static int declare_metrics(pl_metrics *m)
         {"pusher_slow_clients_dropped_total", PL_METRIC_COUNTER,
          "Sessions closed because their queue overflowed."},
         {"pusher_consumer_lag", PL_METRIC_GAUGE, "Messages behind the high watermark."},
+        {"pusher_resumes_total", PL_METRIC_COUNTER,
+         "Conversations resumed on a socket, by source (memory: the recent deliveries; "
+         "log: the replay worker reading Kafka)."},
         {"pusher_delivery_seconds", PL_METRIC_HISTOGRAM,
          "From event time to the frame being queued on the sockets."},
     };
@@ -128,7 +137,8 @@ static int declare_metrics(pl_metrics *m)
         r = pl_metrics_declare(m, defs[i].name, defs[i].kind, defs[i].help);
         /* Series exist from the start, so rate() sees the first increment. */
         if (!r && defs[i].kind != PL_METRIC_HISTOGRAM &&
-            strcmp(defs[i].name, "pusher_events_rejected_total") != 0)
+            strcmp(defs[i].name, "pusher_events_rejected_total") != 0 &&
+            strcmp(defs[i].name, "pusher_resumes_total") != 0)
             pl_metrics_add(m, defs[i].name, "", 0);
     }
     return r;
@@ -144,6 +154,13 @@ static int start_feed(app *a, const pl_svc_common *c)
     char err[512], q[560];
     int r;
 
+    /* Resumes are answered from the newest deliveries the pusher keeps; it
+     * starts this many records back to have them after a restart too. */
+    if (pl_cfg_int("PARLEY_RESUME_BUFFER", 256, 0, 100000, &a->resume_buffer)) {
+        pl_error("config_error", "setting=PARLEY_RESUME_BUFFER reason=\"range\"");
+        return EXIT_CONFIG;
+    }
+    fc.warm = a->resume_buffer;
     err[0] = '\0';
     r = pusher_feed_new(&a->feed, &fc, a->hub, a->metrics, err, sizeof(err));
     if (r == -EINVAL) {
@@ -211,9 +228,11 @@ static int start_ws(app *a, const pl_svc_common *c)
                         .public_key = c->pubkey, .hub = a->hub, .metrics = a->metrics,
                         .presence = a->presence, .replay = a->replay,
                         .resume_max_conversations = a->resume_max_convs,
+                        .resume_buffer = a->resume_buffer,
                         .drain_jitter_ms = a->drain_jitter_ms,
                         .ready = feed_ready, .ready_arg = a,
-                        .revoked = session_revoked, .revoked_arg = a};
+                        .revoked = session_revoked, .revoked_arg = a,
+                        .log_end = log_end, .log_end_arg = a};
     int r = pusher_ws_new(&a->ws, &wc);
 
     if (r == -EINVAL) {

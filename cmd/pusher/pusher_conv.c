@@ -151,6 +151,11 @@ pusher_conv_verdict pusher_convs_replayed(pusher_convs *c, const char *conv, pl_
     return PUSHER_CONV_SEND;
 }
 
+int pusher_convs_tracked(pusher_convs *c, const char *conv)
+{
+    return pusher_map_get(c->map, conv) != NULL;
+}
+
 int pusher_convs_replaying(pusher_convs *c, const char *conv, pl_pos *last)
 {
     conv_state *s = pusher_map_get(c->map, conv);

@@ -43,6 +43,8 @@ pusher_conv_verdict pusher_convs_live(pusher_convs *c, const char *conv, pl_pos 
 int pusher_convs_begin(pusher_convs *c, const char *conv, pl_pos from);
 /* A replayed frame of conv at pos: SEND or DROP. */
 pusher_conv_verdict pusher_convs_replayed(pusher_convs *c, const char *conv, pl_pos pos);
+/* 1 when the session follows conv (has state for it). */
+int pusher_convs_tracked(pusher_convs *c, const char *conv);
 /* 1 while conv is being replayed; *last (if not NULL) gets the newest
  * position queued (or the resume position). */
 int pusher_convs_replaying(pusher_convs *c, const char *conv, pl_pos *last);

@@ -35,6 +35,11 @@ struct pusher_feed {
     atomic_int stop;
     atomic_int ready;
     int64_t next_lag_ms;
+    long long warm;
+    int64_t *warm_end;   /* per events partition: deliveries below are WARM */
+    uint8_t *warmed;     /* per events partition: read up to warm_end */
+    int32_t nwarm;
+    atomic_int warm_left; /* partitions not warmed yet: not ready before 0 */
 };
 
 static void feed_reject(pusher_feed *f, const char *reason)
@@ -44,7 +49,12 @@ static void feed_reject(pusher_feed *f, const char *reason)
 
 static int feed_sink(void *arg, pusher_delivery *d)
 {
-    return pusher_hub_push(arg, d);
+    pusher_feed *f = arg;
+
+    if (d->partition >= 0 && d->partition < f->nwarm && d->offset >= 0 &&
+        d->offset < f->warm_end[d->partition])
+        d->kind = PUSHER_DELIVERY_WARM;
+    return pusher_hub_push(f->hub, d);
 }
 
 /* Runs on the feed thread (the main queue is forwarded to the consumer). */
@@ -106,6 +116,7 @@ int pusher_feed_new(pusher_feed **out, const pusher_feed_cfg *cfg, pusher_hub *h
         return -ENOMEM;
     f->hub = hub;
     f->metrics = metrics;
+    f->warm = cfg->warm;
     f->topic = f->topics[FEED_EVENTS] = strdup(cfg->topic);
     f->topics[FEED_SESSIONS] = strdup(cfg->sessions_topic);
     f->topics[FEED_EPHEMERAL] = strdup(cfg->ephemeral_topic);
@@ -115,7 +126,7 @@ int pusher_feed_new(pusher_feed **out, const pusher_feed_cfg *cfg, pusher_hub *h
     r = pusher_route_new(&f->route, &(pusher_route_cfg){
         .topic = cfg->topic, .pg_dsn = cfg->pg_dsn, .metrics = metrics,
         .max_conversations = FEED_MAX_CONVERSATIONS, .dedup_ids = FEED_DEDUP_IDS,
-        .sink = feed_sink, .sink_arg = hub, .stop = &f->stop});
+        .sink = feed_sink, .sink_arg = f, .stop = &f->stop});
     if (!r)
         r = feed_conf(&conf, cfg, err, errlen);
     if (r)
@@ -135,7 +146,41 @@ out:
     return r;
 }
 
-/* Adds every partition of topic, at its end, to list. -EAGAIN to retry. */
+/* The events topic starts f->warm records back: where each partition ends
+ * now is where its WARM deliveries stop. 0 or -EAGAIN. */
+static int feed_warm(pusher_feed *f, const struct rd_kafka_metadata_topic *t,
+                     rd_kafka_topic_partition_list_t *list)
+{
+    int32_t n = 0;
+    int64_t lo, hi;
+
+    for (int i = 0; i < t->partition_cnt; i++)
+        if (t->partitions[i].id >= n)
+            n = t->partitions[i].id + 1;
+    free(f->warm_end);
+    free(f->warmed);
+    f->nwarm = 0;
+    f->warm_end = calloc((size_t)n, sizeof(*f->warm_end));
+    f->warmed = calloc((size_t)n, 1);
+    if (!f->warm_end || !f->warmed)
+        return -EAGAIN;
+    atomic_store(&f->warm_left, 0);
+    for (int i = 0; i < t->partition_cnt; i++) {
+        int32_t p = t->partitions[i].id;
+        if (rd_kafka_query_watermark_offsets(f->rk, t->topic, p, &lo, &hi, FEED_METADATA_MS))
+            return -EAGAIN;
+        f->warm_end[p] = hi;
+        f->warmed[p] = hi <= lo;
+        atomic_fetch_add(&f->warm_left, !f->warmed[p]);
+        rd_kafka_topic_partition_list_add(list, t->topic, p)->offset =
+            hi - f->warm > lo ? hi - f->warm : lo;
+    }
+    f->nwarm = n;
+    return 0;
+}
+
+/* Adds every partition of topic, at its end (the events topic: f->warm
+ * records back), to list. -EAGAIN to retry. */
 static int feed_add_topic(pusher_feed *f, const char *topic,
                           rd_kafka_topic_partition_list_t *list)
 {
@@ -155,6 +200,10 @@ static int feed_add_topic(pusher_feed *f, const char *topic,
         pl_warn("kafka_topic_unavailable", "topic=%s code=%s", topic,
                 rd_kafka_err2name(md->topic_cnt == 1 ? md->topics[0].err
                                                      : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        goto out;
+    }
+    if (f->warm > 0 && topic == f->topic) {
+        r = feed_warm(f, &md->topics[0], list);
         goto out;
     }
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
@@ -355,6 +404,16 @@ out:
     pl_event_free(&ev);
 }
 
+/* Counts a partition warm once its record before warm_end was read. */
+static void feed_warmed(pusher_feed *f, const rd_kafka_message_t *m)
+{
+    if (m->partition >= 0 && m->partition < f->nwarm && !f->warmed[m->partition] &&
+        m->offset >= f->warm_end[m->partition] - 1) {
+        f->warmed[m->partition] = 1;
+        atomic_fetch_sub(&f->warm_left, 1);
+    }
+}
+
 static void feed_poll(pusher_feed *f)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(f->rk, FEED_POLL_MS);
@@ -369,8 +428,10 @@ static void feed_poll(pusher_feed *f)
         feed_session(f, m);
     else if (strcmp(topic, f->topics[FEED_EPHEMERAL]) == 0)
         feed_ephemeral(f, m);
-    else
+    else {
         pusher_route_record(f->route, m);
+        feed_warmed(f, m);
+    }
     rd_kafka_message_destroy(m);
 }
 
@@ -400,9 +461,18 @@ int pusher_feed_start(pusher_feed *f)
     return 0;
 }
 
+int64_t pusher_feed_log_end(pusher_feed *f, int32_t partition)
+{
+    int64_t lo = -1, hi = -1;
+
+    if (rd_kafka_get_watermark_offsets(f->rk, f->topic, partition, &lo, &hi))
+        return -1;
+    return hi;
+}
+
 int pusher_feed_ready(pusher_feed *f)
 {
-    return atomic_load(&f->ready);
+    return atomic_load(&f->ready) && atomic_load(&f->warm_left) == 0;
 }
 
 void pusher_feed_free(pusher_feed *f)
@@ -419,6 +489,8 @@ void pusher_feed_free(pusher_feed *f)
     if (f->assigned)
         rd_kafka_topic_partition_list_destroy(f->assigned);
     pusher_route_free(f->route);
+    free(f->warm_end);
+    free(f->warmed);
     free(f->value);
     for (int i = 0; i < FEED_NTOPICS; i++)
         free(f->topics[i]);

@@ -23,6 +23,8 @@ typedef void (*pusher_hub_wake_fn)(void *arg);
 /* What a delivery is for the lws thread. */
 typedef enum {
     PUSHER_DELIVERY_LIVE,         /* fan out to users' sessions */
+    PUSHER_DELIVERY_WARM,         /* from before the start: only to sessions
+                                   * already following its conversation */
     PUSHER_DELIVERY_REPLAY,       /* one replayed frame for session `serial` */
     PUSHER_DELIVERY_REPLAY_DONE,  /* that session's replay of conv is complete */
     PUSHER_DELIVERY_REPLAY_GAP,   /* ...could not be done: gap_reason says why */

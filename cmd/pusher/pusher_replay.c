@@ -27,7 +27,7 @@ struct pusher_replay {
     pusher_hub *hub;
     pusher_route *route;
     long long max_records;
-    int32_t partitions;        /* of topic, 0 until known */
+    atomic_int partitions;     /* of topic, 0 until known (worker thread writes) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     replay_job *ring;          /* FIFO under lock */
@@ -79,10 +79,6 @@ static void replay_end(pusher_replay *r, const replay_job *j, const char *gap)
     memcpy(d->conv, j->e.conversation_id, PL_ID_LEN);
     d->partition = j->e.pos.partition;
     d->offset = j->e.pos.offset;
-    if (gap)
-        pl_info("resume_gap", "user_id=%s conversation_id=%s position=p%d.o%lld reason=%s",
-                j->user, j->e.conversation_id, (int)j->e.pos.partition,
-                (long long)j->e.pos.offset, gap);
     pusher_hub_push(r->hub, d);
 }
 
@@ -91,17 +87,17 @@ static int32_t replay_partitions(pusher_replay *r)
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt;
 
-    if (r->partitions > 0)
-        return r->partitions;
+    if (atomic_load(&r->partitions) > 0)
+        return atomic_load(&r->partitions);
     rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
     if (rkt && rd_kafka_metadata(r->rk, 0, rkt, &md, REPLAY_WATERMARK_MS) == 0 &&
         md->topic_cnt == 1 && !md->topics[0].err)
-        r->partitions = md->topics[0].partition_cnt;
+        atomic_store(&r->partitions, md->topics[0].partition_cnt);
     if (md)
         rd_kafka_metadata_destroy(md);
     if (rkt)
         rd_kafka_topic_destroy(rkt);
-    return r->partitions;
+    return atomic_load(&r->partitions);
 }
 
 /* Why this resume cannot be replayed, or NULL with [*from, *hi) to read.
@@ -195,6 +191,7 @@ static void *replay_main(void *arg)
     pusher_replay *r = arg;
     replay_job j;
 
+    replay_partitions(r); /* early, for pusher_replay_partition_of */
     for (;;) {
         pthread_mutex_lock(&r->lock);
         while (!r->len && !atomic_load(&r->stop))
@@ -209,6 +206,14 @@ static void *replay_main(void *arg)
         pthread_mutex_unlock(&r->lock);
         replay_one(r, &j);
     }
+}
+
+int pusher_replay_partition_of(pusher_replay *r, const char *conv)
+{
+    int32_t n = atomic_load(&r->partitions);
+
+    return n > 0 ? rd_kafka_msg_partitioner_consistent(NULL, conv, strlen(conv), n, NULL, NULL)
+                 : -1;
 }
 
 int pusher_replay_submit(pusher_replay *r, const char *user_id, uint64_t serial,

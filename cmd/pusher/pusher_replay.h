@@ -38,6 +38,9 @@ typedef struct pusher_replay_cfg {
 int pusher_replay_new(pusher_replay **out, const pusher_replay_cfg *cfg, char *err,
                       size_t errlen);
 int pusher_replay_start(pusher_replay *r);
+/* Any thread, never blocks: the partition conv's events go to, or -1
+ * while the topic's partition count is not known yet. */
+int pusher_replay_partition_of(pusher_replay *r, const char *conv);
 /* Any thread. Queues n resumes for the session `serial` of user_id
  * (entries copied). -EBUSY when they do not fit: the caller answers gaps. */
 int pusher_replay_submit(pusher_replay *r, const char *user_id, uint64_t serial,

@@ -7,6 +7,7 @@
 #include "pusher_build.h"
 #include "pusher_conv.h"
 #include "pusher_map.h"
+#include "pusher_recent.h"
 #include "pusher_req.h"
 #include "pusher_util.h"
 
@@ -28,6 +29,8 @@
 #define WS_CLOSE_UNAUTHORIZED 4401
 #define WS_CLOSE_BAD_REQUEST 4400
 #define WS_CLOSE_TRY_AGAIN 1013 /* RFC 6455 registry: Try Again Later */
+#define WS_CATCHUP_TICK_MS 100
+#define WS_CATCHUP_MAX_MS 2000  /* a resume from memory waits this long for the log end */
 #define WS_MAX_CONVS 10000       /* conversations whose last offset a socket tracks */
 /* A replayed frame that finds more than this queued ends its replay with
  * resume.gap: the client pages the rest over REST instead of being
@@ -62,6 +65,7 @@ struct pusher_ws {
     pl_metrics *metrics;
     pusher_presence *presence;
     pusher_replay *replay;
+    pusher_recent *recent;            /* resumes answered from memory */
     long long resume_max_convs;
     long long drain_jitter_ms;
     uint64_t next_serial;
@@ -81,6 +85,13 @@ struct pusher_ws {
     volatile sig_atomic_t stop_requested;
     int draining, done;
     lws_sorted_usec_list_t drain_sul;
+    /* Resumes answered from memory while the live stream was still behind
+     * the log's end: each ends (held frames, resume.done) once it is there. */
+    struct ws_catchup *catchup;
+    size_t ncatchup, capcatchup;
+    lws_sorted_usec_list_t catchup_sul;
+    pusher_ws_log_end_fn log_end;
+    void *log_end_arg;
     lws_retry_bo_t retry;
     struct lws_protocols protocols[2];
 };
@@ -234,6 +245,9 @@ static void ws_send_resume_end(ws_session *s, const char *conv, pl_pos pos, cons
     int r;
 
     pl_pos_format(text, pos);
+    if (gap) /* every gap, whichever layer gave up, so operators see why */
+        pl_info("resume_gap", "user_id=%s session_id=%s conversation_id=%s position=%s "
+                "reason=%s", s->node.user_id, s->sid, conv, text, gap);
     r = pusher_build_resume_end(conv, text, gap, &json, &len);
     ws_send_json(s, r, json, len);
 }
@@ -259,32 +273,161 @@ static void ws_resume_end(ws_session *s, const char *conv, const char *gap)
         ws_send_resume_end(s, conv, last, NULL);
 }
 
+/* Conversations resumed, by where the frames came from. */
+static void ws_count_resumes(pusher_ws *srv, size_t recent, size_t log)
+{
+    if (recent)
+        pl_metrics_add(srv->metrics, "pusher_resumes_total", "source=\"memory\"",
+                       (double)recent);
+    if (log)
+        pl_metrics_add(srv->metrics, "pusher_resumes_total", "source=\"log\"", (double)log);
+}
+
+typedef struct ws_catchup {
+    char user[PL_ID_LEN];
+    uint64_t serial;
+    char conv[PL_ID_LEN];
+    int32_t partition;
+    int64_t target;      /* the log's last offset when the client asked */
+    int64_t deadline_ms; /* a target that never gets a delivery: end anyway */
+} ws_catchup;
+
+static ws_session *ws_find(pusher_ws *srv, const char *user, uint64_t serial);
+static void ws_catchup_tick(lws_sorted_usec_list_t *sul);
+
+/* Ends catch-ups: of partition (or any, -1) once the live stream is past
+ * their target, and all whose deadline passed. */
+static void ws_catchup_check(pusher_ws *srv, int32_t partition)
+{
+    int64_t now = pl_time_mono_ms();
+
+    for (size_t i = 0; i < srv->ncatchup;) {
+        ws_catchup *c = &srv->catchup[i];
+        ws_session *s;
+        if ((partition >= 0 && c->partition != partition) ||
+            (!pusher_recent_covers(srv->recent, c->partition, c->target) &&
+             now < c->deadline_ms)) {
+            i++;
+            continue;
+        }
+        s = ws_find(srv, c->user, c->serial);
+        if (s && !s->close_code)
+            ws_resume_end(s, c->conv, NULL);
+        srv->catchup[i] = srv->catchup[--srv->ncatchup];
+    }
+}
+
+static void ws_catchup_tick(lws_sorted_usec_list_t *sul)
+{
+    pusher_ws *srv = lws_container_of(sul, pusher_ws, catchup_sul);
+
+    ws_catchup_check(srv, -1);
+    if (srv->ncatchup)
+        lws_sul_schedule(srv->ctx, 0, &srv->catchup_sul, ws_catchup_tick,
+                         WS_CATCHUP_TICK_MS * LWS_US_PER_MS);
+}
+
+/* s's resume of conv stays open (live frames held) until the live stream
+ * reaches target. 0, or -ENOMEM: the caller ends it now. */
+static int ws_catchup_add(ws_session *s, const char *conv, int32_t partition, int64_t target)
+{
+    pusher_ws *srv = s->srv;
+    ws_catchup *c;
+
+    if (srv->ncatchup == srv->capcatchup) {
+        size_t cap = srv->capcatchup ? srv->capcatchup * 2 : 64;
+        ws_catchup *n = realloc(srv->catchup, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        srv->catchup = n;
+        srv->capcatchup = cap;
+    }
+    c = &srv->catchup[srv->ncatchup++];
+    memcpy(c->user, s->node.user_id, PL_ID_LEN);
+    c->serial = s->serial;
+    memcpy(c->conv, conv, PL_ID_LEN);
+    c->partition = partition;
+    c->target = target;
+    c->deadline_ms = pl_time_mono_ms() + WS_CATCHUP_MAX_MS;
+    if (srv->ncatchup == 1)
+        lws_sul_schedule(srv->ctx, 0, &srv->catchup_sul, ws_catchup_tick,
+                         WS_CATCHUP_TICK_MS * LWS_US_PER_MS);
+    return 0;
+}
+
+typedef struct ws_recent_ctx {
+    ws_session *s;
+    const pusher_req_resume *e;
+} ws_recent_ctx;
+
+/* One kept delivery: the session's, if it is of the conversation and the
+ * user was a member at its offset. */
+static void ws_recent_one(void *arg, const pusher_delivery *d)
+{
+    ws_recent_ctx *c = arg;
+    pl_pos pos = {.partition = d->partition, .offset = d->offset};
+    int mine = 0;
+
+    if (strcmp(d->conv, c->e->conversation_id) != 0)
+        return;
+    for (size_t i = 0; i < d->nusers && !mine; i++)
+        mine = strcmp(d->users[i], c->s->node.user_id) == 0;
+    if (mine && pusher_convs_replayed(c->s->convs, d->conv, pos) == PUSHER_CONV_SEND)
+        ws_enqueue(c->s, pusher_frame_ref(d->frame));
+}
+
+/* Answers e from the recent deliveries when they hold everything after
+ * its position: then, synchronously with the live stream, the frames and
+ * resume.done. 0 when the replay worker must read the log instead. */
+static int ws_resume_recent(ws_session *s, const pusher_req_resume *e)
+{
+    pusher_ws *srv = s->srv;
+    ws_recent_ctx c = {.s = s, .e = e};
+    int64_t end;
+
+    if (pusher_replay_partition_of(srv->replay, e->conversation_id) != e->pos.partition ||
+        !pusher_recent_covers(srv->recent, e->pos.partition, e->pos.offset))
+        return 0;
+    pusher_recent_each(srv->recent, e->pos.partition, e->pos.offset, ws_recent_one, &c);
+    end = srv->log_end ? srv->log_end(srv->log_end_arg, e->pos.partition) : -1;
+    if (end < 1 || pusher_recent_covers(srv->recent, e->pos.partition, end - 1) ||
+        ws_catchup_add(s, e->conversation_id, e->pos.partition, end - 1) != 0)
+        ws_resume_end(s, e->conversation_id, NULL);
+    return 1;
+}
+
 /* The resume map of the auth frame: every conversation in it either gets
- * a replay or an explicit resume.gap, never silence. Live frames of a
- * conversation being replayed are held from this moment on. */
+ * a replay (from memory, or by the worker from the log) or an explicit
+ * resume.gap, never silence. Live frames of a conversation the worker
+ * replays are held from this moment on. */
 static void ws_resume(ws_session *s, const pusher_req *req)
 {
-    size_t n = req->nresume, ok = 0;
+    size_t n = req->nresume, todo = 0, recent = 0;
+    pusher_req_resume *work = NULL;
 
     if (n > (size_t)s->srv->resume_max_convs)
         n = (size_t)s->srv->resume_max_convs;
+    if (n && s->srv->replay && !(work = malloc(n * sizeof(*work))))
+        n = 0; /* out of memory: each one is a gap below */
     for (size_t i = 0; i < req->nresume; i++) {
         const pusher_req_resume *e = &req->resume[i];
-        if (i >= n || !s->srv->replay || pusher_convs_begin(s->convs, e->conversation_id, e->pos))
+        if (i >= n || !work || pusher_convs_begin(s->convs, e->conversation_id, e->pos))
             ws_send_resume_end(s, e->conversation_id, e->pos,
                                i >= n ? "too_many" : "unavailable");
+        else if (ws_resume_recent(s, e))
+            recent++;
         else
-            ok++;
+            work[todo++] = *e;
     }
-    if (!ok)
-        return;
-    if (pusher_replay_submit(s->srv->replay, s->node.user_id, s->serial, req->resume, n) == 0) {
-        pl_info("resume", "user_id=%s session_id=%s conversations=%zu", s->node.user_id,
-                s->sid, ok);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) /* the worker's queue is full */
-        ws_resume_end(s, req->resume[i].conversation_id, "busy");
+    ws_count_resumes(s->srv, recent, todo);
+    if (todo && pusher_replay_submit(s->srv->replay, s->node.user_id, s->serial, work,
+                                     todo) != 0)
+        for (size_t i = 0; i < todo; i++) /* the worker's queue is full */
+            ws_resume_end(s, work[i].conversation_id, "busy");
+    if (recent || todo)
+        pl_info("resume", "user_id=%s session_id=%s from_memory=%zu from_log=%zu",
+                s->node.user_id, s->sid, recent, todo);
+    free(work);
 }
 
 /* 1 if sid was revoked: while we run (the hub told us) or before (the
@@ -655,9 +798,12 @@ static void ws_fan_out(pusher_ws *srv, pusher_delivery *d)
     for (size_t i = 0; i < d->nusers; i++) {
         pusher_hub_node *n = pusher_hub_index_first(srv->hub, d->users[i]);
         for (; n; n = n->next)
-            ws_live(ws_of(n), d);
+            if (d->kind == PUSHER_DELIVERY_LIVE ||
+                (ws_of(n)->convs && pusher_convs_tracked(ws_of(n)->convs, d->conv)))
+                ws_live(ws_of(n), d);
     }
-    pl_metrics_observe(srv->metrics, "pusher_delivery_seconds", "", age > 0 ? age : 0);
+    if (d->kind == PUSHER_DELIVERY_LIVE)
+        pl_metrics_observe(srv->metrics, "pusher_delivery_seconds", "", age > 0 ? age : 0);
 }
 
 /* user's session `serial`, NULL when it closed meanwhile. */
@@ -742,11 +888,20 @@ static void ws_on_wake(pusher_ws *srv)
         ws_begin_drain(srv);
     for (i = 0; i < WS_DRAIN_BATCH && (d = pusher_hub_pop(srv->hub)); i++) {
         /* Draining sessions still get everything until they close. */
-        if (d->kind == PUSHER_DELIVERY_LIVE)
-            ws_fan_out(srv, d);
-        else
+        if (d->kind != PUSHER_DELIVERY_LIVE && d->kind != PUSHER_DELIVERY_WARM) {
             ws_replayed(srv, d);
-        pusher_delivery_free(d);
+            pusher_delivery_free(d);
+            continue;
+        }
+        ws_fan_out(srv, d);
+        if (d->offset >= 0 && !d->close_sid[0]) {
+            int32_t p = d->partition;
+            pusher_recent_keep(srv->recent, d); /* takes d */
+            if (srv->ncatchup)
+                ws_catchup_check(srv, p);
+        } else {
+            pusher_delivery_free(d);
+        }
     }
     if (i == WS_DRAIN_BATCH)
         lws_cancel_service(srv->ctx); /* more left: come back after the sockets */
@@ -853,6 +1008,8 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     r = ws_parse_origins(srv, cfg->origins);
     if (!r)
         r = pusher_map_new(&srv->revoked);
+    if (!r)
+        r = pusher_recent_new(&srv->recent, (size_t)cfg->resume_buffer);
     srv->revoked_ring = calloc(WS_REVOKED_MAX, PL_ID_LEN);
     if (!r && !srv->revoked_ring)
         r = -ENOMEM;
@@ -868,6 +1025,8 @@ int pusher_ws_new(pusher_ws **out, const pusher_ws_cfg *cfg)
     srv->ready = cfg->ready;
     srv->ready_arg = cfg->ready_arg;
     srv->revoked_fn = cfg->revoked;
+    srv->log_end = cfg->log_end;
+    srv->log_end_arg = cfg->log_end_arg;
     srv->revoked_arg = cfg->revoked_arg;
     ws_setup_protocols(srv);
     memset(&info, 0, sizeof(info));
@@ -918,6 +1077,8 @@ void pusher_ws_free(pusher_ws *ws)
     if (ws->ctx)
         lws_context_destroy(ws->ctx);
     free(ws->origin_buf);
+    pusher_recent_free(ws->recent);
+    free(ws->catchup);
     pusher_map_free(ws->revoked, NULL);
     free(ws->revoked_ring);
     free(ws);

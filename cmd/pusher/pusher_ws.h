@@ -37,6 +37,9 @@ typedef int (*pusher_ws_ready_fn)(void *arg); /* any thread; 1 when ready */
 /* lws thread: 1 if session sid was revoked, 0 if not, -EAGAIN while the
  * revocations before this process started are still being read. */
 typedef int (*pusher_ws_revoked_fn)(void *arg, const char *sid);
+/* Any thread, never blocks: where partition of the events topic ends as
+ * the feed last heard (the next offset), or -1 when unknown. */
+typedef int64_t (*pusher_ws_log_end_fn)(void *arg, int32_t partition);
 
 typedef struct pusher_ws_cfg {
     const char *addr;
@@ -48,6 +51,7 @@ typedef struct pusher_ws_cfg {
     pusher_presence *presence;       /* borrowed, outlives the server; may be NULL */
     pusher_replay *replay;           /* borrowed, outlives the server; NULL: no resume */
     long long resume_max_conversations; /* per auth frame; beyond: resume.gap */
+    long long resume_buffer;         /* recent deliveries kept per partition */
     long long drain_jitter_ms;       /* reconnect.after_ms is uniform in [0, this] */
     pusher_ws_ready_fn ready;        /* the feed's readiness */
     void *ready_arg;
@@ -55,6 +59,8 @@ typedef struct pusher_ws_cfg {
      * revoked while we run are also learnt from the hub. May be NULL. */
     pusher_ws_revoked_fn revoked;
     void *revoked_arg;
+    pusher_ws_log_end_fn log_end; /* NULL: resumes from memory end at once */
+    void *log_end_arg;
 } pusher_ws_cfg;
 
 /* Creates the lws context and binds the listener. -EINVAL (bad origin

@@ -42,13 +42,41 @@ def other_pusher(stack):
 
 
 @pytest.fixture(scope="module")
-def tight_pusher(stack):
-    """A pusher with tiny resume limits, for the explicit gaps."""
-    h = stack.start_service("pusher", port=parley_stack.free_port(), wait=True, extra_env={
-        "PARLEY_RESUME_MAX_RECORDS": "3", "PARLEY_RESUME_MAX_CONVERSATIONS": "1"})
+def log_pusher(stack):
+    """A pusher that keeps no recent deliveries: every resume is read from
+    the log by its replay worker."""
+    h = stack.start_service("pusher", port=parley_stack.free_port(), wait=True,
+                            extra_env={"PARLEY_RESUME_BUFFER": "0"})
     assert h.ready()
     yield h
     h.stop()
+
+
+@pytest.fixture(scope="module")
+def tight_pusher(stack):
+    """A pusher with tiny resume limits, for the explicit gaps (from the
+    log: from memory there is nothing to give up on)."""
+    h = stack.start_service("pusher", port=parley_stack.free_port(), wait=True, extra_env={
+        "PARLEY_RESUME_MAX_RECORDS": "3", "PARLEY_RESUME_MAX_CONVERSATIONS": "1",
+        "PARLEY_RESUME_BUFFER": "0"})
+    assert h.ready()
+    yield h
+    h.stop()
+
+
+@pytest.fixture(params=["memory", "log"])
+def resume_source(request):
+    """Which pusher answers a resume: one with its recent deliveries in
+    memory (the default), or one that reads the log."""
+    name = {"memory": "other_pusher", "log": "log_pusher"}[request.param]
+    return request.param, request.getfixturevalue(name)
+
+
+def resumes(pusher, source):
+    """pusher_resumes_total{source=...} from the pusher's metrics."""
+    text = requests.get(f"http://127.0.0.1:{pusher.port}/metrics", timeout=10).text
+    line = f'pusher_resumes_total{{source="{source}"}} '
+    return sum(float(l[len(line):]) for l in text.splitlines() if l.startswith(line))
 
 
 def _done(sock, conv):
@@ -65,7 +93,9 @@ def _check_stream(frames, conv, after, want):
     assert got == sorted(want, key=pos_key), (got, want)
 
 
-def test_resume_replays_missed_events_then_live_without_gap(api, stack, other_pusher):
+def test_resume_replays_missed_events_then_live_without_gap(api, stack, resume_source):
+    source, other_pusher = resume_source
+    before_resumes = resumes(other_pusher, source)
     alice, bob = api.user(), api.user()
     conv = alice.direct_with(bob)["id"]
     port_a = stack.config.service_port("pusher")
@@ -116,11 +146,41 @@ def test_resume_replays_missed_events_then_live_without_gap(api, stack, other_pu
     _check_stream(frames, conv, last_seen, want)
     kinds = [f["type"] for f in event_frames(frames, conv)]
     assert kinds.count("message.edited") == 1 and kinds.count("reaction.added") == 1
-    # resume.done comes after every replayed frame and names the newest position.
+    # From the log, resume.done follows every event written before the
+    # client asked. From memory it follows what this pusher had received
+    # then; events still on their way to it come after, as live frames.
     done = next(i for i, f in enumerate(frames) if f.get("type") == "resume.done")
     replayed = [i for i, f in enumerate(frames)  # resume.done may name missed[-1]
                 if f.get("position") in missed and not f["type"].startswith("resume.")]
-    assert replayed and max(replayed) < done
+    assert replayed and (max(replayed) < done if source == "log" else min(replayed) < done)
+    assert resumes(other_pusher, source) == before_resumes + 1
+
+
+def test_a_new_pusher_resumes_recent_history_from_memory(api, stack):
+    """A pusher reads the newest PARLEY_RESUME_BUFFER records of each
+    partition when it starts, so the clients of a pusher that died, all
+    resuming at once, are answered from memory by its replacement."""
+    alice, bob = api.user(), api.user()
+    conv = alice.direct_with(bob)["id"]
+    sent = [_send(alice, conv, f"before the pusher {i}") for i in range(5)]
+    fresh = stack.start_service("pusher", port=parley_stack.free_port(), wait=True)
+    try:
+        assert fresh.ready()
+
+        async def ask():
+            async with Socket(ws_url(None, fresh.port), bob.access,
+                              resume={conv: sent[0]}) as s:
+                end = await s.wait_for(_done(s, conv), timeout=30)
+                assert end[0]["type"] == "resume.done", end
+                live = _send(alice, conv, "after the pusher")
+                await s.wait_for(lambda f: f.get("position") == live, timeout=30)
+                await asyncio.sleep(0.3)
+                return list(s.frames), live
+        frames, live = asyncio.run(ask())
+        _check_stream(frames, conv, sent[0], sent[1:] + [live])
+        assert resumes(fresh, "memory") == 1 and resumes(fresh, "log") == 0
+    finally:
+        fresh.stop()
 
 
 def test_resume_gaps_are_explicit(api, stack, tight_pusher):
@@ -172,9 +232,10 @@ def test_resume_gaps_are_explicit(api, stack, tight_pusher):
     assert got[conv]["reason"] == "unknown_position"
 
 
-def test_resume_before_log_start_is_a_gap(api, stack, other_pusher):
-    """Records deleted from the log (retention) cannot be replayed: resume.gap
-    with reason retention, and the client pages REST from `from`."""
+def test_resume_before_log_start_is_a_gap(api, stack, log_pusher, other_pusher):
+    """Records deleted from the log (retention) cannot be replayed from it:
+    resume.gap with reason retention, and the client pages REST from
+    `from`. A pusher that still holds them in memory replays them."""
     alice, bob = api.user(), api.user()
     conv = alice.direct_with(bob)["id"]
     old = _send(alice, conv, "old")
@@ -187,21 +248,22 @@ def test_resume_before_log_start_is_a_gap(api, stack, other_pusher):
         pytest.skip("the conversation's first record is the partition's first")
 
     async def ask():
-        async with Socket(ws_url(None, other_pusher.port), bob.access,
+        async with Socket(ws_url(None, log_pusher.port), bob.access,
                           resume={conv: before_old}) as s:
             return (await s.wait_for(_done(s, conv), timeout=30))[0]
     f = asyncio.run(ask())
     assert f["type"] == "resume.gap" and f["reason"] == "retention" and f["from"] == before_old
 
-    async def ask_ok():  # from a position still in the log it replays
-
-        async with Socket(ws_url(None, other_pusher.port), bob.access,
-                          resume={conv: old}) as s:
+    async def ask_ok(pusher, since):
+        async with Socket(ws_url(None, pusher.port), bob.access, resume={conv: since}) as s:
             await s.wait_for(_done(s, conv), timeout=30)
             await asyncio.sleep(0.3)
             return list(s.frames)
-    frames = asyncio.run(ask_ok())
-    _check_stream(frames, conv, old, newer)
+    # from a position still in the log it replays
+    _check_stream(asyncio.run(ask_ok(log_pusher, old)), conv, old, newer)
+    # memory outlives the deletion
+    _check_stream(asyncio.run(ask_ok(other_pusher, before_old)), conv, before_old,
+                  [old] + newer)
 
 
 def _delete_records_before(stack, partition, offset):
@@ -248,7 +310,8 @@ def _psql(stack, sql):
     return r.stdout.strip()
 
 
-def test_removed_member_resume_stops_at_removal(api, stack, other_pusher):
+def test_removed_member_resume_stops_at_removal(api, stack, resume_source):
+    _, other_pusher = resume_source
     alice, bob, carol = api.user(), api.user(), api.user()
     r = alice.post("/api/v1/conversations", {"kind": "group", "title": "g-" + secrets.token_hex(3),
                                              "member_ids": [bob.id, carol.id]})

@@ -12,6 +12,7 @@
 #include "pusher_hub.h"
 #include "pusher_conv.h"
 #include "pusher_map.h"
+#include "pusher_recent.h"
 #include "pusher_req.h"
 
 static void id_of(char out[PL_ID_LEN], int i)
@@ -96,6 +97,58 @@ START_TEST(convs_pending_cap_and_table_cap)
     pusher_convs_free(c); /* releases the held references */
     ck_assert_int_eq(atomic_load(&f->refs), 1);
     pusher_frame_unref(f);
+}
+END_TEST
+
+static pusher_delivery *recent_delivery(int32_t partition, int64_t offset, const char *conv)
+{
+    static const char users[1][PL_ID_LEN] = {"aaaaaaaa-1111-4111-8111-111111111111"};
+    pusher_delivery *d = NULL;
+
+    ck_assert_int_eq(pusher_delivery_new(&d, NULL, 0, users, 1), 0);
+    d->partition = partition;
+    d->offset = offset;
+    snprintf(d->conv, sizeof(d->conv), "%s", conv);
+    return d;
+}
+
+static void recent_collect(void *arg, const pusher_delivery *d)
+{
+    int64_t *seen = arg;
+    seen[++seen[0]] = d->offset;
+}
+
+/* What the recent deliveries answer for, and in which order. */
+START_TEST(recent_covers_only_what_it_kept)
+{
+    pusher_recent *r = NULL;
+    int64_t seen[8];
+
+    ck_assert_int_eq(pusher_recent_new(&r, 3), 0);
+    ck_assert(!pusher_recent_covers(r, 2, 10)); /* nothing kept yet */
+    pusher_recent_keep(r, recent_delivery(2, 10, "c1"));
+    pusher_recent_keep(r, recent_delivery(2, 12, "c2")); /* 11: no delivery */
+    pusher_recent_keep(r, recent_delivery(2, 12, "c2")); /* not newer: dropped */
+    ck_assert(pusher_recent_covers(r, 2, 9) && pusher_recent_covers(r, 2, 12));
+    ck_assert(!pusher_recent_covers(r, 2, 8)); /* 9 may have been a delivery */
+    ck_assert(!pusher_recent_covers(r, 2, 13)); /* not read this far */
+    ck_assert(!pusher_recent_covers(r, 1, 10));
+    pusher_recent_keep(r, recent_delivery(2, 13, "c1"));
+    pusher_recent_keep(r, recent_delivery(2, 15, "c1")); /* drops 10 */
+    ck_assert(!pusher_recent_covers(r, 2, 9));
+    ck_assert(pusher_recent_covers(r, 2, 10));
+    seen[0] = 0;
+    pusher_recent_each(r, 2, 12, recent_collect, seen);
+    ck_assert_int_eq(seen[0], 2);
+    ck_assert(seen[1] == 13 && seen[2] == 15);
+    seen[0] = 0;
+    pusher_recent_each(r, 2, 10, recent_collect, seen);
+    ck_assert_int_eq(seen[0], 3);
+    pusher_recent_free(r);
+    ck_assert_int_eq(pusher_recent_new(&r, 0), 0); /* keeps nothing */
+    pusher_recent_keep(r, recent_delivery(0, 1, "c1"));
+    ck_assert(!pusher_recent_covers(r, 0, 1));
+    pusher_recent_free(r);
 }
 END_TEST
 
@@ -302,6 +355,7 @@ int main(void)
     tcase_add_test(tc, convs_replay_then_held_without_repeats);
     tcase_add_test(tc, convs_pending_cap_and_table_cap);
     tcase_add_test(tc, req_parses_auth_with_resume);
+    tcase_add_test(tc, recent_covers_only_what_it_kept);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
