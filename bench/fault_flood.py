@@ -16,7 +16,10 @@ sit behind TCP proxies (tests/integration/netproxy.py) for the network
 faults. At the end it prints, for the whole run and for each fault:
 sent, acknowledged, stored, delivered to every member, lost (acknowledged
 but not delivered, or not stored), duplicates seen by any client, and
-recovery time (the fault until the broken part is serving again).
+for each fault two recovery times: until the broken part serves again
+(service_back_s), and until the flood has a whole second with no error and
+90 % of its offered sends accepted (stream_back_s). The flood's own result
+is kept next to --out as *.flood.json.
 
 Starts its own stack from PARLEY_BUILD_DIR (default build/) on free ports
 in a throwaway directory under /tmp; targets only 127.0.0.1."""
@@ -64,13 +67,11 @@ def start_stack(build_dir):
     return stack, proxies, data
 
 
-def restart(handle, sig, ready=True):
-    """Signals a supervised process and waits until it is back (and ready)."""
+def restart(handle, sig):
+    """Signals a supervised process and waits until it is back and ready."""
     old, t0 = handle.pid, time.monotonic()
     handle.kill(sig)
-    if not handle.wait_restarted(old, 180):
-        return None
-    if ready and not handle.wait_ready(180):
+    if not handle.wait_restarted(old, 180) or not handle.wait_ready(180):
         return None
     return time.monotonic() - t0
 
@@ -94,9 +95,9 @@ def apply(fault, stack, proxies):
     if kind == "kill":
         return restart(stack.handle(what), signal.SIGKILL)
     if fault == "kafka-restart":
-        return restart(stack.handle("kafka"), signal.SIGTERM, ready=False)
+        return restart(stack.handle("kafka"), signal.SIGTERM)
     if fault == "postgres-restart":
-        return restart(stack.handle("postgres"), signal.SIGINT, ready=False)
+        return restart(stack.handle("postgres"), signal.SIGINT)
     if fault == "stop-projector":  # past the 10 s session timeout: a rebalance
         h = stack.handle("projector")
         t0 = time.monotonic()
@@ -136,8 +137,20 @@ def flood_cmd(args, stack, out):
     return [str(c) for c in cmd]
 
 
+def stream_back(timeline, at_s):
+    """Seconds from a fault to the first whole second of the flood with no
+    error and at least 90 % of the offered sends accepted."""
+    for sec in timeline:
+        if sec["t"] >= int(at_s) and sec["errors"] == 0 and \
+                sec["accepted"] >= 0.9 * sec["offered"]:
+            return round(max(0.0, sec["t"] + 1 - at_s), 1)
+    return None
+
+
 def summary(doc, rows, distinct, faults):
     r = doc["results"]
+    for f in faults:
+        f["stream_back_s"] = stream_back(doc["timeline"], f["at_s"])
     accepted, res = r["sends_accepted"], r["resilient"]
     return {
         "sent": r["sends_attempted"], "acknowledged": accepted,
@@ -149,7 +162,8 @@ def summary(doc, rows, distinct, faults):
         "reconnects": res["reconnects"], "flaps": res["flaps"],
         "server_closes": res["server_closes"], "resume_gaps": res["resume_gaps"],
         "send_retries": res["send_retries"], "sends_given_up": res["sends_given_up"],
-        "e2e_p99_ms": r["e2e_latency"]["p99"], "faults": faults}
+        "e2e_p50_ms": r["e2e_latency"]["p50_ms"], "e2e_p99_ms": r["e2e_latency"]["p99_ms"],
+        "errors": {k: v for k, v in r["errors"].items() if v}, "faults": faults}
 
 
 def main():
@@ -164,7 +178,9 @@ def main():
     ap.add_argument("--build-dir", default=os.environ.get("PARLEY_BUILD_DIR",
                                                           str(REPO / "build")))
     ap.add_argument("--out", default=str(REPO / ".parley" / "fault_flood.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the stack's directory (logs)")
     args = ap.parse_args()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     faults = [f for f in args.faults.split(",") if f]
     for f in faults:
         if f not in FAULTS:
@@ -176,23 +192,25 @@ def main():
         proc, sending = start_flood(flood_cmd(args, stack, flood_out))
         if not sending.wait(600):
             raise SystemExit("fault_flood: the flood never started sending")
+        t0 = time.monotonic()
         last_fault = time.monotonic() + args.duration - args.every
         applied = []
         time.sleep(min(args.every, 10))  # a steady stream first
-        for i in range(10**6):
+        for i in range(10**6 if faults else 0):
             if proc.poll() is not None or time.monotonic() > last_fault:
                 break
             fault, t = faults[i % len(faults)], time.monotonic()
             rec = apply(fault, stack, proxies)
-            applied.append({"fault": fault, "recovery_s": None if rec is None else round(rec, 2)})
+            applied.append({"fault": fault, "at_s": round(t - t0, 1),
+                            "service_back_s": None if rec is None else round(rec, 2)})
             print(f"fault_flood: {fault}: recovered in "
                   f"{'NEVER' if rec is None else f'{rec:.2f} s'}", flush=True)
             time.sleep(max(0.0, args.every - (time.monotonic() - t)))
         proc.wait()
         doc = json.loads(flood_out.read_text())
+        shutil.copy(flood_out, Path(args.out).with_suffix(".flood.json"))
         rows, distinct = wait_stored(stack, doc["run"], doc["results"]["sends_accepted"])
         result = summary(doc, rows, distinct, applied)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"settings": vars(args), "flood": doc,
                                               "summary": result}, indent=1))
         print(json.dumps(result, indent=1))
@@ -204,7 +222,10 @@ def main():
         stack.stop_all()
         for p in proxies.values():
             p.stop()
-        shutil.rmtree(data, ignore_errors=True)
+        if args.keep:
+            print(f"fault_flood: kept {data}", file=sys.stderr)
+        else:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 def start_flood(cmd):
