@@ -106,9 +106,16 @@ static int send_existing(PGconn *pg, const char *conv, const char *message_id, p
 
 static int send_event(pl_http_req *req, PGconn *pg, send_state *s)
 {
+    /* A retry of the same request is the same event: the pushers drop the
+     * second one by its id, so a retry after a timeout is not pushed twice. */
+    const char *parts[] = {s->message_id, s->text, s->reply_to ? s->reply_to : ""};
+    char event_id[PL_ID_LEN];
     pl_jw w;
-    int r = pl_event_begin(&w, "message.created", NULL, pl_http_claims(req)->sub, s->conv,
-                           pl_time_real_ms());
+    int r;
+
+    pl_id_derive(event_id, "parley.message.created", parts, 3);
+    r = pl_event_begin(&w, "message.created", event_id, pl_http_claims(req)->sub, s->conv,
+                       pl_time_real_ms());
     if (r)
         return r;
     pl_jw_kstr(&w, "message_id", s->message_id);

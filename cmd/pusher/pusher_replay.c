@@ -14,6 +14,7 @@
 #define REPLAY_DEADLINE_MS 15000 /* per conversation, then resume.gap */
 #define REPLAY_POLL_MS 100
 #define REPLAY_MAX_CONVERSATIONS 1024 /* the router's member cache */
+#define REPLAY_DEDUP_IDS 4096 /* a retried send's second event, within one replay */
 
 typedef struct replay_job {
     char user[PL_ID_LEN];
@@ -280,7 +281,7 @@ int pusher_replay_new(pusher_replay **out, const pusher_replay_cfg *cfg, char *e
         goto out;
     rc = pusher_route_new(&r->route, &(pusher_route_cfg){
         .topic = cfg->topic, .pg_dsn = cfg->pg_dsn, .metrics = NULL,
-        .max_conversations = REPLAY_MAX_CONVERSATIONS, .dedup_ids = 0,
+        .max_conversations = REPLAY_MAX_CONVERSATIONS, .dedup_ids = REPLAY_DEDUP_IDS,
         .sink = replay_sink, .sink_arg = r, .stop = &r->stop});
     if (!rc)
         rc = replay_conf(&conf, cfg, err, errlen);

@@ -36,6 +36,7 @@ struct pusher_route {
     pl_metrics *metrics;
     pusher_members_cache *members;
     pusher_dedup *dedup;     /* NULL: none */
+    size_t dedup_max;
     pusher_members *scratch; /* members_now's uncached answer */
     char *value;             /* PL_EVENT_MAX + 1: pl_event_parse wants a NUL */
     pusher_route_sink sink;
@@ -59,6 +60,7 @@ int pusher_route_new(pusher_route **out, const pusher_route_cfg *cfg)
     if (!r->topic || !r->value)
         goto out;
     rc = pusher_members_cache_new(&r->members, cfg->max_conversations);
+    r->dedup_max = cfg->dedup_ids;
     if (!rc && cfg->dedup_ids)
         rc = pusher_dedup_new(&r->dedup, cfg->dedup_ids);
     if (!rc)
@@ -98,6 +100,13 @@ void pusher_route_reject(pusher_route *r, const char *reason)
 void pusher_route_forget(pusher_route *r, const char *conv)
 {
     pusher_members_cache_del(r->members, conv);
+    if (r->dedup) { /* a fresh set; on failure the old one stays */
+        pusher_dedup *d = NULL;
+        if (pusher_dedup_new(&d, r->dedup_max) == 0) {
+            pusher_dedup_free(r->dedup);
+            r->dedup = d;
+        }
+    }
 }
 
 /* Members of conv right after offset upto of partition, read once.

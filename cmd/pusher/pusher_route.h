@@ -43,7 +43,8 @@ void pusher_route_record(pusher_route *r, const rd_kafka_message_t *m);
  * -ENOENT when nobody, or the query's error. */
 int pusher_route_members_now(pusher_route *r, const char *conv,
                              const pusher_members **members);
-/* Forgets what the cache knows about conv (a replay starts elsewhere). */
+/* Forgets what the cache knows about conv and which event ids it saw (a
+ * replay starts elsewhere, for another socket). */
 void pusher_route_forget(pusher_route *r, const char *conv);
 /* Counts a skipped record under pusher_events_rejected_total{reason}. */
 void pusher_route_reject(pusher_route *r, const char *reason);

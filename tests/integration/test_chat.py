@@ -53,6 +53,49 @@ def test_send_is_idempotent_by_client_msg_id(api):
     assert three == {"message_id": one["message_id"], "position": msgs[-1]["position"]}
 
 
+def test_concurrent_retries_are_stored_and_pushed_once(api, base_url, stack):
+    """Retries that race the first attempt (a client that timed out early)
+    reach Kafka as the same event more than once: stored once, and each
+    socket, live or resuming from the log, gets one frame for it."""
+    import threading
+    import parley_stack
+    alice, bob = api.user(), api.user()
+    conv = alice.direct_with(bob)["id"]
+    start = alice.send(conv, "before the retries")["position"]
+    log_pusher = stack.start_service("pusher", port=parley_stack.free_port(), wait=True,
+                                     extra_env={"PARLEY_RESUME_BUFFER": "0"})
+    acks = []
+
+    def post():
+        acks.append(alice.send(conv, "sent four times", client_msg_id="racing"))
+
+    async def scenario():
+        async with Socket(ws_url(base_url), bob.access) as live:
+            threads = [threading.Thread(target=post) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            last = max(acks, key=lambda a: int(a["position"].split(".o")[1]))["position"]
+            mark = alice.send(conv, "after the retries")
+            await live.wait_for(lambda f: f.get("position") == mark["position"])
+            async with Socket(ws_url(None, log_pusher.port), bob.access,
+                              resume={conv: start}) as replayed:
+                await replayed.wait_for(lambda f: f.get("type") == "resume.done")
+                await asyncio.sleep(0.3)
+                return live.frames, replayed.frames, last
+    try:
+        live, replayed, last = asyncio.run(scenario())
+    finally:
+        log_pusher.stop()
+    assert len({a["message_id"] for a in acks}) == 1
+    for frames in (live, replayed):
+        texts = [f["message"]["text"] for f in message_frames(frames, conv)]
+        assert texts.count("sent four times") == 1, texts
+    msgs = alice.all_messages(conv, min_position=last)
+    assert [m["text"] for m in msgs].count("sent four times") == 1
+
+
 def test_min_position_reads_your_own_write(api):
     alice, bob = api.user(), api.user()
     conv = alice.direct_with(bob)
