@@ -52,7 +52,10 @@ def start_stack(build_dir):
         [ps.free_port() for _ in range(6 + len(ps.SERVICES))]
     proxies = {"kafka": FaultProxy(kafka, kafka_proxy).start(),
                "postgres": FaultProxy(pg, pg_proxy).start()}
+    # Emulated users all log in from 127.0.0.1: lift the per-IP login limit.
     os.environ.update(PARLEY_RATE_PER_S="100000", PARLEY_RATE_BURST="100000",
+                      PARLEY_LOGIN_RATE_IP_PER_MIN="1000000",
+                      PARLEY_LOGIN_RATE_IP_BURST="1000000",
                       PARLEY_BUILD_DIR=str(build_dir))
     cfg = ps.Config.from_env(data_dir=data / "data", http_port=http, pg_port=pg,
                              pg_client_port=pg_proxy, kafka_port=kafka,

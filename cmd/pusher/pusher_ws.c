@@ -402,7 +402,7 @@ static int ws_resume_recent(ws_session *s, const pusher_req_resume *e)
  * replays are held from this moment on. */
 static void ws_resume(ws_session *s, const pusher_req *req)
 {
-    size_t n = req->nresume, todo = 0, recent = 0;
+    size_t n = req->nresume, nlog = 0, recent = 0;
     pusher_req_resume *work = NULL;
 
     if (n > (size_t)s->srv->resume_max_convs)
@@ -417,16 +417,16 @@ static void ws_resume(ws_session *s, const pusher_req *req)
         else if (ws_resume_recent(s, e))
             recent++;
         else
-            work[todo++] = *e;
+            work[nlog++] = *e;
     }
-    ws_count_resumes(s->srv, recent, todo);
-    if (todo && pusher_replay_submit(s->srv->replay, s->node.user_id, s->serial, work,
-                                     todo) != 0)
-        for (size_t i = 0; i < todo; i++) /* the worker's queue is full */
+    ws_count_resumes(s->srv, recent, nlog);
+    if (nlog && pusher_replay_submit(s->srv->replay, s->node.user_id, s->serial, work,
+                                     nlog) != 0)
+        for (size_t i = 0; i < nlog; i++) /* the worker's queue is full */
             ws_resume_end(s, work[i].conversation_id, "busy");
-    if (recent || todo)
+    if (recent || nlog)
         pl_info("resume", "user_id=%s session_id=%s from_memory=%zu from_log=%zu",
-                s->node.user_id, s->sid, recent, todo);
+                s->node.user_id, s->sid, recent, nlog);
     free(work);
 }
 

@@ -51,36 +51,30 @@ def test_sigkill_each_service_midstream(api, stack, service):
         rx.stop()
 
 
-def test_kafka_broker_restart_midstream(api, stack):
+def _restart_midstream(api, stack, name, sig, prefix, label):
+    """Streams sends while a supervised process is signalled and comes back."""
     alice, conv, rx = _pair(api)
     try:
-        sender = RetryingSender(alice, conv, "kafka-restart", 60).start()
+        sender = RetryingSender(alice, conv, prefix, 60).start()
         time.sleep(1.0)
-        k = stack.handle("kafka")
-        old = k.pid
+        h = stack.handle(name)
+        old = h.pid
         t0 = time.monotonic()
-        k.kill(signal.SIGTERM)
-        assert k.wait_restarted(old, 120)
+        h.kill(sig)
+        assert h.wait_restarted(old, 120)
         sender.join()
-        _check("kafka restart", alice, conv, sender, time.monotonic() - t0, receivers=rx)
+        _check(label, alice, conv, sender, time.monotonic() - t0, receivers=rx)
     finally:
         rx.stop()
+
+
+def test_kafka_broker_restart_midstream(api, stack):
+    _restart_midstream(api, stack, "kafka", signal.SIGTERM, "kafka-restart", "kafka restart")
 
 
 def test_postgres_restart_midstream(api, stack):
-    alice, conv, rx = _pair(api)
-    try:
-        sender = RetryingSender(alice, conv, "pg-restart", 60).start()
-        time.sleep(1.0)
-        pg = stack.handle("postgres")
-        old = pg.pid
-        t0 = time.monotonic()
-        pg.kill(signal.SIGINT)  # fast shutdown; the supervisor starts it again
-        assert pg.wait_restarted(old, 120)
-        sender.join()
-        _check("postgres restart", alice, conv, sender, time.monotonic() - t0, receivers=rx)
-    finally:
-        rx.stop()
+    # fast shutdown; the supervisor starts it again
+    _restart_midstream(api, stack, "postgres", signal.SIGINT, "pg-restart", "postgres restart")
 
 
 def test_paused_projector_cannot_corrupt_after_rebalance(api, stack):
