@@ -152,7 +152,7 @@ static int feed_warm(pusher_feed *f, const struct rd_kafka_metadata_topic *t,
                      rd_kafka_topic_partition_list_t *list)
 {
     int32_t n = 0;
-    int64_t lo, hi;
+    int64_t lo, hi, start;
 
     for (int i = 0; i < t->partition_cnt; i++)
         if (t->partitions[i].id >= n)
@@ -169,11 +169,14 @@ static int feed_warm(pusher_feed *f, const struct rd_kafka_metadata_topic *t,
         int32_t p = t->partitions[i].id;
         if (rd_kafka_query_watermark_offsets(f->rk, t->topic, p, &lo, &hi, FEED_METADATA_MS))
             return -EAGAIN;
+        start = hi - f->warm > lo ? hi - f->warm : lo;
         f->warm_end[p] = hi;
-        f->warmed[p] = hi <= lo;
+        f->warmed[p] = start >= hi;
         atomic_fetch_add(&f->warm_left, !f->warmed[p]);
-        rd_kafka_topic_partition_list_add(list, t->topic, p)->offset =
-            hi - f->warm > lo ? hi - f->warm : lo;
+        /* An explicit offset, not OFFSET_END: the end is resolved when
+         * fetching starts, and a record written before that but after
+         * we said ready would be skipped. */
+        rd_kafka_topic_partition_list_add(list, t->topic, p)->offset = start;
     }
     f->nwarm = n;
     return 0;
@@ -202,7 +205,7 @@ static int feed_add_topic(pusher_feed *f, const char *topic,
                                                      : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         goto out;
     }
-    if (f->warm > 0 && topic == f->topic) {
+    if (topic == f->topic) {
         r = feed_warm(f, &md->topics[0], list);
         goto out;
     }
